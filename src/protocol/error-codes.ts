@@ -1,0 +1,53 @@
+/**
+ * Every error Corral reports, with the number that travels on the wire.
+ * Numbers are stable: a retired code is never reused. docs/errors.md lists the
+ * same table; test/protocol/error-docs.test.ts keeps the two in step.
+ */
+export interface ErrorCodeInfo {
+  readonly wire: number;
+  /** The client may retry the same request (after reconnecting, or later). */
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+export const ERROR_CODES = {
+  BAD_FRAME: { wire: 1, retryable: false, summary: 'A frame could not be decoded (truncated field, bad length, invalid UTF-8).' },
+  FRAME_TOO_LARGE: { wire: 2, retryable: false, summary: 'A frame is longer than the hub accepts; the connection is closed because the stream cannot be resynchronised.' },
+  UNKNOWN_FRAME_TYPE: { wire: 3, retryable: false, summary: 'The frame type is not one this hub knows.' },
+  UNSUPPORTED_VERSION: { wire: 4, retryable: false, summary: 'The protocol version in HELLO is not supported.' },
+  UNAUTHORIZED: { wire: 5, retryable: false, summary: 'The token in HELLO is missing or wrong.' },
+  HANDSHAKE_REQUIRED: { wire: 6, retryable: false, summary: 'A frame other than HELLO arrived before the handshake, or HELLO arrived twice.' },
+  HANDSHAKE_TIMEOUT: { wire: 7, retryable: true, summary: 'No HELLO arrived in time.' },
+  INVALID_TOPIC: { wire: 8, retryable: false, summary: 'The topic name is empty, too long or uses characters outside [A-Za-z0-9._:/-].' },
+  INVALID_SUBSCRIPTION: { wire: 9, retryable: false, summary: 'The subscription name is empty, too long or uses characters outside [A-Za-z0-9._:/-].' },
+  PAYLOAD_TOO_LARGE: { wire: 10, retryable: false, summary: 'The message payload (or key) is larger than the hub accepts.' },
+  TOO_MANY_SUBSCRIPTIONS: { wire: 11, retryable: false, summary: 'The connection already has as many attached subscriptions as the hub allows.' },
+  UNKNOWN_SUBSCRIPTION: { wire: 12, retryable: false, summary: 'The frame names a subscription handle that is not attached on this connection, or a subscription that does not exist.' },
+  DUPLICATE_SUBSCRIPTION_ID: { wire: 13, retryable: false, summary: 'SUBSCRIBE used a subscription handle that is already attached on this connection.' },
+  INVALID_ARGUMENT: { wire: 14, retryable: false, summary: 'A field has a value outside its range (start position, credit, sequence, configuration).' },
+  SUBSCRIPTION_TAKEN_OVER: { wire: 15, retryable: false, summary: 'Another connection attached the same subscription; this attachment ended.' },
+  SUBSCRIPTION_DELETED: { wire: 16, retryable: false, summary: 'The subscription was removed (UNSUBSCRIBE) while attached.' },
+  NOT_OWNER: { wire: 17, retryable: true, summary: 'This hub does not (or no longer) own the topic and cannot say who does; retry through any hub.' },
+  REDIRECT_LIMIT: { wire: 18, retryable: true, summary: 'The client followed the maximum number of redirects without reaching the owner.' },
+  FENCED: { wire: 19, retryable: true, summary: 'The hub lost ownership of the topic (its fencing epoch is stale); the write was refused and nothing was stored.' },
+  SHUTTING_DOWN: { wire: 20, retryable: true, summary: 'The hub is shutting down; reconnect (to another hub, or to this one after restart).' },
+  STORE_UNAVAILABLE: { wire: 21, retryable: true, summary: 'The store failed or is unreachable; the request was not applied.' },
+  OVERLOADED: { wire: 22, retryable: true, summary: 'The hub refuses new work for now (too many pending requests).' },
+  UNKNOWN_QUERY: { wire: 23, retryable: false, summary: 'QUERY named a kind the hub does not answer.' },
+  INTERNAL: { wire: 24, retryable: true, summary: 'An unexpected failure inside the hub; it has been logged.' },
+  CONNECTION_CLOSED: { wire: 25, retryable: true, summary: 'Client side: the connection closed before the request was answered.' },
+  TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
+  CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
+  INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const byWire = new Map<number, ErrorCode>(
+  (Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => [ERROR_CODES[code].wire, code]),
+);
+
+/** The code for a wire number; unknown numbers (a newer hub) map to INTERNAL. */
+export function errorCodeFromWire(wire: number): ErrorCode {
+  return byWire.get(wire) ?? 'INTERNAL';
+}

@@ -1,0 +1,30 @@
+import { CorralError } from './corral-error.js';
+
+export interface HubAddress {
+  host: string;
+  port: number;
+}
+
+export const DEFAULT_PORT = 7400;
+
+/**
+ * Parses `corral://host:port[,host:port…]` (or bare `host:port`) into the hub
+ * addresses a client may bootstrap from, in order of preference.
+ */
+export function parseHubUrl(url: string): HubAddress[] {
+  const body = url.startsWith('corral://') ? url.slice('corral://'.length) : url;
+  const parts = body.replace(/\/+$/, '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new CorralError('INVALID_URL', `no hub address in ${JSON.stringify(url)}`);
+  return parts.map((p) => parseHostPort(p, url));
+}
+
+export function parseHostPort(part: string, whole = part): HubAddress {
+  const m = /^(\[[^\]]+\]|[^:/\s]+)(?::(\d{1,5}))?$/.exec(part);
+  const port = m?.[2] === undefined ? DEFAULT_PORT : Number(m[2]);
+  if (!m || port < 1 || port > 65535) throw new CorralError('INVALID_URL', `invalid hub address ${JSON.stringify(part)} in ${JSON.stringify(whole)}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export function formatHostPort(a: HubAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,85 @@
+/**
+ * The per-topic ordered message log (seed 002's "message store").
+ *
+ * Sequence numbers are assigned by the topic's owner hub, start at 1 and grow
+ * by one per message without gaps; the log refuses a sequence that is not
+ * lastSeq + 1. Every topic carries a writer epoch: `claim` raises it and
+ * `append` refuses a batch whose epoch is older, so a hub that lost ownership
+ * (paused, partitioned) cannot write a single message after the new owner
+ * claimed the topic.
+ */
+export interface LogRecord {
+  seq: number;
+  /** Publish time, ms since epoch, stamped by the owner hub. */
+  timestamp: number;
+  key: Buffer | undefined;
+  payload: Buffer;
+  /** Set when the publisher asked for de-duplication of retries. */
+  producerId: string | undefined;
+  producerSeq: number;
+}
+
+export interface TopicBatch {
+  topic: string;
+  /** The writer epoch the owner claimed the topic with. */
+  epoch: number;
+  /** In sequence order, first.seq === lastSeq + 1, no gaps. */
+  records: LogRecord[];
+}
+
+export interface TopicBounds {
+  topic: string;
+  /** Lowest stored seq; lastSeq + 1 when nothing is stored. */
+  firstSeq: number;
+  /** Highest seq ever appended (survives trimming); 0 for a new topic. */
+  lastSeq: number;
+  /** Current writer epoch (0 before the first claim). */
+  epoch: number;
+}
+
+export interface ProducerState {
+  producerId: string;
+  /** Highest producer sequence stored for this producer on this topic. */
+  producerSeq: number;
+  /** The topic seq that message got. */
+  seq: number;
+}
+
+export interface ReadLimit {
+  maxRecords: number;
+  /** Stop after the record that crosses this many payload bytes (at least one record is returned). */
+  maxBytes: number;
+}
+
+export interface MessageLog {
+  /**
+   * Raises the topic's writer epoch to `epoch` and returns its bounds. Fails
+   * with CorralError FENCED when the current epoch is already higher.
+   * Creates the topic if new.
+   */
+  claim(topic: string, epoch: number): Promise<TopicBounds>;
+  /**
+   * Appends several topics' batches durably, in one transaction where the
+   * backend allows. Returns, per batch in order, true if stored or false if
+   * refused because the topic's epoch is higher than the batch's (fenced);
+   * a fenced batch stores nothing and does not stop the others.
+   * A sequence gap or overlap throws (a bug in the caller, never ignored).
+   */
+  append(batches: readonly TopicBatch[]): Promise<boolean[]>;
+  /** Records with seq >= fromSeq in order, within the limit. */
+  read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]>;
+  /** Deletes records with seq <= throughSeq. Returns how many were deleted. */
+  trim(topic: string, throughSeq: number): Promise<number>;
+  /** Highest seq whose timestamp is < beforeMs, or 0 (for retention by age). */
+  lastSeqBefore(topic: string, beforeMs: number): Promise<number>;
+  bounds(topic: string): Promise<TopicBounds | undefined>;
+  /** Every topic the log knows, in name order. */
+  topics(): Promise<TopicBounds[]>;
+  /** Stored record count and payload bytes of a topic (for stats; may scan). */
+  usage(topic: string): Promise<{ records: number; bytes: number }>;
+  /** Last stored producer sequence of every producer of the topic. */
+  producers(topic: string): Promise<ProducerState[]>;
+  /** The seq of a stored record by its producer id and producer sequence. */
+  findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined>;
+  close(): Promise<void>;
+}

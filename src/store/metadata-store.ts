@@ -1,0 +1,52 @@
+/**
+ * Small versioned key/value store for everything that is not a message:
+ * subscriptions and their cursors, topic configuration, and (cluster) hub
+ * membership, leases, ownership with fencing epochs, load reports.
+ *
+ * Keys are strings; callers build them with `metaKey` so that a name can never
+ * run into its neighbour ("|" is not allowed in topic or subscription names).
+ * Values are strings (JSON by convention). Every write bumps the key's version;
+ * compare-and-set on the version is how racing hubs agree on one winner.
+ */
+export interface MetadataEntry {
+  key: string;
+  value: string;
+  /** Starts at 1 on creation, +1 on every write. */
+  version: number;
+  /** Store-clock time (ms since epoch) at which the key lapses, or undefined. */
+  expiresAt: number | undefined;
+}
+
+export interface PutOptions {
+  /**
+   * Compare-and-set: undefined = unconditional; 0 = the key must not exist
+   * (a lapsed key counts as absent); n = the current version must be n.
+   */
+  expectedVersion?: number;
+  /** The key lapses this many ms after the write, by the store's own clock (leases). */
+  ttlMs?: number;
+}
+
+export type PutResult =
+  | { ok: true; version: number }
+  | { ok: false; current: MetadataEntry | undefined };
+
+export interface MetadataStore {
+  /** The entry, or undefined if absent or lapsed. */
+  get(key: string): Promise<MetadataEntry | undefined>;
+  put(key: string, value: string, opts?: PutOptions): Promise<PutResult>;
+  /** Several unconditional writes in one transaction (cursor flushes). */
+  putMany(entries: ReadonlyArray<{ key: string; value: string }>): Promise<void>;
+  /** Deletes the key; with expectedVersion, only if it matches. True if a key was deleted. */
+  delete(key: string, expectedVersion?: number): Promise<boolean>;
+  /** Live (not lapsed) entries whose key starts with prefix, in key order. */
+  list(prefix: string): Promise<MetadataEntry[]>;
+  /** The store's clock in ms since epoch: the one clock all hubs share for leases. */
+  now(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Builds a metadata key from parts: metaKey('sub', topic, name) → "sub|topic|name". */
+export function metaKey(...parts: string[]): string {
+  return parts.join('|');
+}
