@@ -1,0 +1,258 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { CorralError } from '../protocol/corral-error.js';
+import { encodeDeliver, encodeFrame, encodePublishAck } from '../protocol/encode.js';
+import { ERROR_CODES } from '../protocol/error-codes.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameType } from '../protocol/frame-type.js';
+import { PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frames.js';
+import type { LogRecord } from '../store/message-log.js';
+import type { HubLimits } from './hub-options.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { ServiceConnection } from './hub-service.js';
+import type { Attachment, DeliveryTarget } from './subscription.js';
+import type { PublishAckTarget, Topic } from './topic.js';
+
+/** What a session needs from the hub it belongs to. */
+export interface SessionHost {
+  readonly hubId: string;
+  readonly limits: HubLimits;
+  readonly token: string | undefined;
+  readonly metrics: HubMetrics;
+  readonly logger: Logger;
+  /** A frame after the handshake. */
+  route(session: ClientSession, frame: Frame): void;
+  /** The connection can take more deliveries. */
+  resume(session: ClientSession): void;
+  closed(session: ClientSession): void;
+}
+
+/** One attached subscription of this connection. */
+export interface SessionAttachment {
+  topic: Topic;
+  attachment: Attachment;
+}
+
+let nextSessionId = 1;
+
+/**
+ * One client connection: framing, handshake, outbound coalescing and
+ * backpressure in both directions. What a frame means is decided by the hub
+ * (`host.route`); the session only carries it.
+ */
+export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceConnection {
+  readonly id = nextSessionId++;
+  readonly attachments = new Map<number, SessionAttachment>();
+  clientName = '';
+  private readonly decoder: FrameDecoder;
+  private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
+  private pendingPublishes = 0;
+  private pendingBytes = 0;
+  private readingPaused = false;
+  private errors = 0;
+  private readonly closeListeners: Array<() => void> = [];
+  private readonly handshakeTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly host: SessionHost,
+  ) {
+    this.decoder = new FrameDecoder(this, host.limits.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    socket.on('drain', () => this.host.resume(this));
+    socket.on('error', (err) => host.logger.debug({ err, session: this.id }, 'connection error'));
+    socket.on('close', () => this.teardown());
+    this.handshakeTimer = setTimeout(() => {
+      this.fatal(new CorralError('HANDSHAKE_TIMEOUT', `no HELLO within ${host.limits.handshakeTimeoutMs} ms`));
+    }, host.limits.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+    host.metrics.connections.inc();
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  // ---- FrameSink
+
+  frame(f: Frame): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshake') {
+      if ('service' in f || f.type !== FrameType.HELLO) this.fatal(new CorralError('HANDSHAKE_REQUIRED', 'the first frame must be HELLO'));
+      else this.handshake(f);
+      return;
+    }
+    if ('service' in f) {
+      this.host.route(this, f);
+      return;
+    }
+    switch (f.type) {
+      case FrameType.PING:
+        this.send(encodeFrame({ type: FrameType.PONG, id: f.id }));
+        return;
+      case FrameType.GOODBYE:
+        this.close();
+        return;
+      case FrameType.HELLO:
+        this.sendError(0, new CorralError('HANDSHAKE_REQUIRED', 'HELLO was already received'));
+        return;
+      default:
+        this.host.route(this, f);
+    }
+  }
+
+  badFrame(err: CorralError, corr: number): void {
+    this.sendError(corr, err);
+  }
+
+  fatal(err: CorralError): void {
+    this.sendError(0, err);
+    this.close();
+  }
+
+  private handshake(f: HelloFrame): void {
+    clearTimeout(this.handshakeTimer);
+    if (f.version !== PROTOCOL_VERSION) {
+      this.fatal(new CorralError('UNSUPPORTED_VERSION', `protocol version ${f.version} is not supported; this hub speaks ${PROTOCOL_VERSION}`));
+      return;
+    }
+    if (!tokenMatches(this.host.token, f.token)) {
+      this.fatal(new CorralError('UNAUTHORIZED', 'missing or wrong token'));
+      return;
+    }
+    this.clientName = f.client;
+    this.state = 'open';
+    const { limits } = this.host;
+    this.send(encodeFrame({
+      type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: this.host.hubId,
+      maxFrameBytes: limits.maxFrameBytes, maxPayloadBytes: limits.maxPayloadBytes,
+      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: [],
+    }));
+  }
+
+  // ---- outbound
+
+  send(frame: Frame | Buffer): void {
+    if (this.state === 'closed') return;
+    const buf = Buffer.isBuffer(frame) ? frame : encodeFrame(frame);
+    this.out.push(buf);
+    this.outBytes += buf.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.out.length === 0 || this.state === 'closed') return;
+    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    this.socket.write(chunk);
+  }
+
+  get writable(): boolean {
+    return this.state !== 'closed' && this.socket.writableLength + this.outBytes < this.host.limits.maxOutboundBytes;
+  }
+
+  sendError(corr: number, err: CorralError, subId = 0): void {
+    this.host.metrics.errors.inc({ code: err.code });
+    this.send(encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message: err.message }));
+    if (++this.errors > this.host.limits.maxErrorsPerConnection) {
+      this.host.logger.warn({ session: this.id }, 'closing a connection that sent too many bad requests');
+      this.close();
+    }
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  // ---- DeliveryTarget
+
+  deliver(subId: number, rec: LogRecord): void {
+    this.send(encodeDeliver(subId, rec.seq, rec.timestamp, rec.key, rec.payload));
+  }
+
+  subscriptionEnded(subId: number, err: CorralError): void {
+    this.attachments.delete(subId);
+    this.sendError(0, err, subId);
+  }
+
+  // ---- PublishAckTarget and inbound backpressure
+
+  /** A publish was admitted; past the limits the hub stops reading from this connection. */
+  publishStarted(bytes: number): void {
+    this.pendingPublishes++;
+    this.pendingBytes += bytes;
+    const { maxPendingPublishesPerConnection: maxCount, maxPendingPublishBytesPerConnection: maxBytes } = this.host.limits;
+    if (!this.readingPaused && (this.pendingPublishes >= maxCount || this.pendingBytes >= maxBytes)) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  publishAcked(corr: number, seq: number, duplicate: boolean, bytes: number): void {
+    this.publishSettled(bytes);
+    this.send(encodePublishAck(corr, seq, duplicate));
+  }
+
+  publishFailed(corr: number, err: CorralError, bytes: number): void {
+    this.publishSettled(bytes);
+    this.sendError(corr, err);
+  }
+
+  /** A publish left this hub's hands (acknowledged, failed or redirected). */
+  publishSettled(bytes: number): void {
+    this.pendingPublishes--;
+    this.pendingBytes -= bytes;
+    const { maxPendingPublishesPerConnection: maxCount, maxPendingPublishBytesPerConnection: maxBytes } = this.host.limits;
+    if (this.readingPaused && this.pendingPublishes <= maxCount / 2 && this.pendingBytes <= maxBytes / 2) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  // ---- closing
+
+  /** Sends GOODBYE and closes after the outbound queue is written. */
+  goodbye(reason: string): void {
+    if (this.state === 'closed') return;
+    this.send(encodeFrame({ type: FrameType.GOODBYE, code: ERROR_CODES.SHUTTING_DOWN.wire, reason }));
+    this.close();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.flush();
+    this.state = 'closed';
+    this.decoder.stop();
+    this.socket.end();
+    // A peer that never reads must not keep the socket open forever.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private teardown(): void {
+    clearTimeout(this.handshakeTimer);
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.decoder.stop();
+    }
+    this.out = [];
+    this.host.metrics.connections.dec();
+    this.host.closed(this);
+    for (const l of this.closeListeners) l();
+  }
+}
+
+function tokenMatches(expected: string | undefined, given: string): boolean {
+  if (expected === undefined) return true;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { MessageLog } from '../store/message-log.js';
+import type { Clock } from './clock.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { HubTuning } from './hub-options.js';
+import type { TopicRegistry } from './topic-registry.js';
+import type { Topic } from './topic.js';
+
+/**
+ * Trims messages every subscription has acknowledged (seed 002: a message is
+ * kept only until all its subscribers have it), unless the topic's retention
+ * keeps them by count or age.
+ */
+export class GarbageCollector {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly topics: TopicRegistry,
+    private readonly log: MessageLog,
+    private readonly clock: Clock,
+    private readonly metrics: HubMetrics,
+    private readonly logger: Logger,
+    private readonly tuning: Pick<HubTuning, 'gcIntervalMs' | 'gcTrimChunk'>,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.pass()
+        .catch((err: unknown) => this.logger.warn({ err }, 'garbage collection pass failed'))
+        .finally(() => { this.running = undefined; });
+    }, this.tuning.gcIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  async pass(): Promise<void> {
+    for (const t of [...this.topics.all()]) {
+      if (t.closed || t.firstSeq > t.committedSeq) continue;
+      const floor = await this.trimPoint(t);
+      if (floor < t.firstSeq) continue;
+      const through = Math.min(floor, t.firstSeq + this.tuning.gcTrimChunk - 1);
+      const n = await this.log.trim(t.name, through);
+      if (t.closed) continue;
+      t.firstSeq = Math.max(t.firstSeq, through + 1);
+      t.tail.trimThrough(through);
+      this.metrics.trimmed.inc(n);
+    }
+  }
+
+  /** Highest seq that may be removed. */
+  private async trimPoint(t: Topic): Promise<number> {
+    let floor = t.ackFloor();
+    const { retainCount, retainMs } = t.retention;
+    if (retainCount > 0) floor = Math.min(floor, t.committedSeq - retainCount);
+    if (retainMs > 0 && floor >= t.firstSeq) {
+      floor = Math.min(floor, await this.log.lastSeqBefore(t.name, this.clock.now() - retainMs));
+    }
+    return floor;
+  }
+}

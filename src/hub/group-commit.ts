@@ -1,0 +1,120 @@
+import { CorralError } from '../protocol/corral-error.js';
+import type { MessageLog, TopicBatch } from '../store/message-log.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { PublishWaiter, Topic } from './topic.js';
+
+export interface CommitListener {
+  /** The topic's records up to committedSeq are durable: deliver them. */
+  committed(topic: Topic): void;
+  /** The store refused or failed the topic's batch; the topic must be reloaded. */
+  failed(topic: Topic, err: CorralError): void;
+}
+
+/**
+ * Group commit: every publish that arrives while a commit is in flight (or in
+ * the same event-loop turn) goes into the next transaction, and is
+ * acknowledged only after that transaction commits [P-4.2]. One commit is in
+ * flight at a time, so batches reach the log in seq order.
+ */
+export class GroupCommitter {
+  private readonly dirty = new Set<Topic>();
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly log: MessageLog,
+    private readonly listener: CommitListener,
+    private readonly metrics: HubMetrics,
+    private readonly maxRecords: number,
+  ) {}
+
+  /** The topic has new pending records or waiters. */
+  enqueue(topic: Topic): void {
+    this.dirty.add(topic);
+    if (!this.scheduled && !this.inFlight) {
+      this.scheduled = true;
+      setImmediate(() => this.run());
+    }
+  }
+
+  /** Resolves when nothing is pending or in flight (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight || this.scheduled || this.dirty.size > 0) {
+      if (this.inFlight) await this.inFlight;
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    if (this.dirty.size === 0) return;
+    this.inFlight = this.commit().finally(() => {
+      this.inFlight = undefined;
+      if (this.dirty.size > 0) {
+        this.scheduled = true;
+        setImmediate(() => this.run());
+      }
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const topics: Topic[] = [];
+    const batches: TopicBatch[] = [];
+    const waiters: PublishWaiter[][] = [];
+    let count = 0;
+    for (const t of this.dirty) {
+      if (count >= this.maxRecords) break;
+      this.dirty.delete(t);
+      if (t.closed) continue;
+      topics.push(t);
+      batches.push({ topic: t.name, epoch: t.epoch, records: t.pendingRecords });
+      waiters.push(t.pendingWaiters);
+      count += t.pendingRecords.length;
+      t.pendingRecords = [];
+      t.pendingWaiters = [];
+    }
+    const toStore = batches.filter((b) => b.records.length > 0);
+    const started = performance.now();
+    let stored: boolean[];
+    try {
+      stored = toStore.length > 0 ? await this.log.append(toStore) : [];
+    } catch (err) {
+      const e = err instanceof CorralError ? err : new CorralError('STORE_UNAVAILABLE', 'the message log failed', { cause: err });
+      topics.forEach((t, i) => this.fail(t, waiters[i]!, e));
+      return;
+    }
+    if (toStore.length > 0) {
+      this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.commitBatchRecords.observe(count);
+    }
+    let j = 0;
+    topics.forEach((t, i) => {
+      const batch = batches[i]!;
+      const ok = batch.records.length === 0 || stored[j++] === true;
+      if (!ok) {
+        this.fail(t, waiters[i]!, new CorralError('FENCED', `topic ${t.name} is owned with a newer epoch; nothing was stored`));
+        return;
+      }
+      const last = batch.records[batch.records.length - 1];
+      if (last) {
+        t.committedSeq = last.seq;
+        t.tail.append(batch.records);
+        this.metrics.publishes.inc(batch.records.length);
+      }
+      for (const w of waiters[i]!) w.target.publishAcked(w.corr, w.seq, w.duplicate, w.bytes);
+      this.listener.committed(t);
+    });
+  }
+
+  private fail(t: Topic, waiters: PublishWaiter[], err: CorralError): void {
+    // Seqs were assigned to records that are not stored: everything queued
+    // behind them on this topic is void too.
+    const queued = t.pendingWaiters;
+    t.pendingRecords = [];
+    t.pendingWaiters = [];
+    this.dirty.delete(t);
+    for (const w of waiters) w.target.publishFailed(w.corr, err, w.bytes);
+    for (const w of queued) w.target.publishFailed(w.corr, err, w.bytes);
+    this.listener.failed(t, err);
+  }
+}

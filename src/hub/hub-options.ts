@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import type { Stores } from '../store/stores.js';
+import type { Clock } from './clock.js';
+import type { HubService } from './hub-service.js';
+import type { Ownership } from './ownership.js';
+
+export interface HubLimits {
+  /** Largest payload (and key) a publish may carry. */
+  maxPayloadBytes: number;
+  /** Largest frame the hub reads; larger length prefixes close the connection. */
+  maxFrameBytes: number;
+  maxSubscriptionsPerConnection: number;
+  /** Unacknowledged publishes per connection before the hub stops reading from it. */
+  maxPendingPublishesPerConnection: number;
+  /** Payload bytes of unacknowledged publishes per connection before the hub stops reading from it. */
+  maxPendingPublishBytesPerConnection: number;
+  /** Outbound bytes queued per connection before deliveries pause. */
+  maxOutboundBytes: number;
+  handshakeTimeoutMs: number;
+  /** Protocol errors one connection may cause before it is closed as hostile. */
+  maxErrorsPerConnection: number;
+}
+
+export interface HubTuning {
+  /** Records per group commit, at most. */
+  maxCommitRecords: number;
+  /** In-memory tail per topic (messages), served to subscribers at the head without a store read. */
+  tailMessagesPerTopic: number;
+  /** All tails together stay under this many payload bytes. */
+  tailBudgetBytes: number;
+  /** Records fetched per catch-up read. */
+  catchUpBatch: number;
+  cursorFlushIntervalMs: number;
+  gcIntervalMs: number;
+  /** Records trimmed per topic per GC pass, so one pass never blocks the hub for long. */
+  gcTrimChunk: number;
+}
+
+export interface HubOptions {
+  hubId: string;
+  stores: Stores;
+  ownership: Ownership;
+  logger: Logger;
+  clock: Clock;
+  /** Shared secret clients must present in HELLO; undefined = no token required. */
+  token: string | undefined;
+  /** Description for stats ("fsync", "process", …). */
+  durability: string;
+  limits?: Partial<HubLimits>;
+  tuning?: Partial<HubTuning>;
+  services?: HubService[];
+}
+
+export const DEFAULT_LIMITS: HubLimits = {
+  maxPayloadBytes: 1024 * 1024,
+  maxFrameBytes: 1024 * 1024 + 64 * 1024,
+  maxSubscriptionsPerConnection: 1000,
+  maxPendingPublishesPerConnection: 10_000,
+  maxPendingPublishBytesPerConnection: 16 * 1024 * 1024,
+  maxOutboundBytes: 4 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  maxErrorsPerConnection: 100,
+};
+
+export const DEFAULT_TUNING: HubTuning = {
+  maxCommitRecords: 20_000,
+  tailMessagesPerTopic: 4096,
+  tailBudgetBytes: 64 * 1024 * 1024,
+  catchUpBatch: 1000,
+  cursorFlushIntervalMs: 50,
+  gcIntervalMs: 1000,
+  gcTrimChunk: 50_000,
+};

@@ -1,0 +1,109 @@
+import { CorralError } from '../protocol/corral-error.js';
+import { metaKey } from '../store/metadata-store.js';
+import type { Hub } from './hub.js';
+import { Subscription } from './subscription.js';
+import type { Retention } from './topic.js';
+
+export interface SubscriptionInfo {
+  name: string;
+  ackedSeq: number;
+  backlog: number;
+  attached: boolean;
+}
+
+export interface TopicInfo {
+  topic: string;
+  firstSeq: number;
+  lastSeq: number;
+  /** Messages stored (seqs are contiguous, trimming removes a prefix). */
+  stored: number;
+  retainCount: number;
+  retainMs: number;
+  subscriptions: SubscriptionInfo[];
+}
+
+export interface HubStats {
+  hubId: string;
+  version: string;
+  uptimeMs: number;
+  durability: string;
+  connections: number;
+  topics: number;
+  subscriptions: number;
+  storedMessages: number;
+  publishes: number;
+  deliveries: number;
+  acks: number;
+  memory: { rss: number; heapUsed: number };
+}
+
+export const CORRAL_VERSION = '0.1.0';
+
+/** Answers QUERY frames and the admin API: "topics" and "stats". */
+export class HubQueries {
+  constructor(private readonly hub: Hub) {}
+
+  answer(kind: string, _args: string): Promise<unknown> {
+    switch (kind) {
+      case 'topics': return this.topics().then((topics) => ({ topics }));
+      case 'stats': return this.stats();
+      default: return Promise.reject(new CorralError('UNKNOWN_QUERY', `unknown query ${JSON.stringify(kind)}; this hub answers "topics" and "stats"`));
+    }
+  }
+
+  /** Every topic in the log, with live state where the topic is loaded. */
+  async topics(): Promise<TopicInfo[]> {
+    const { log, metadata } = this.hub.stores;
+    const [bounds, subEntries, configEntries] = await Promise.all([
+      log.topics(), metadata.list(metaKey('sub', '')), metadata.list(metaKey('topic', '')),
+    ]);
+    const storedSubs = new Map<string, Subscription[]>();
+    for (const e of subEntries) {
+      const [, topic, name] = e.key.split('|') as [string, string, string];
+      const list = storedSubs.get(topic) ?? [];
+      list.push(Subscription.decode(topic, name, e.value));
+      storedSubs.set(topic, list);
+    }
+    const configs = new Map(configEntries.map((e) => [e.key.slice('topic|'.length), JSON.parse(e.value) as Retention]));
+    return bounds.map((b) => {
+      const live = this.hub.topics.get(b.topic);
+      const firstSeq = live?.firstSeq ?? b.firstSeq;
+      const lastSeq = live?.committedSeq ?? b.lastSeq;
+      const subs = live ? [...live.subscriptions.values()] : storedSubs.get(b.topic) ?? [];
+      const retention = live?.retention ?? configs.get(b.topic) ?? { retainCount: 0, retainMs: 0 };
+      return {
+        topic: b.topic,
+        firstSeq,
+        lastSeq,
+        stored: Math.max(0, lastSeq - firstSeq + 1),
+        retainCount: retention.retainCount,
+        retainMs: retention.retainMs,
+        subscriptions: subs.map((s) => ({
+          name: s.name, ackedSeq: s.ackedSeq, backlog: Math.max(0, lastSeq - s.ackedSeq), attached: s.attachment !== undefined,
+        })),
+      };
+    });
+  }
+
+  async stats(): Promise<HubStats> {
+    const topics = await this.topics();
+    const m = this.hub.metrics;
+    const mem = process.memoryUsage();
+    const total = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> =>
+      (await c.get()).values.reduce((n, v) => n + v.value, 0);
+    return {
+      hubId: this.hub.hubId,
+      version: CORRAL_VERSION,
+      uptimeMs: this.hub.clock.now() - this.hub.startedAt,
+      durability: this.hub.options.durability,
+      connections: this.hub.connectionCount,
+      topics: topics.length,
+      subscriptions: topics.reduce((n, t) => n + t.subscriptions.length, 0),
+      storedMessages: topics.reduce((n, t) => n + t.stored, 0),
+      publishes: await total(m.publishes),
+      deliveries: await total(m.deliveries),
+      acks: await total(m.acks),
+      memory: { rss: mem.rss, heapUsed: mem.heapUsed },
+    };
+  }
+}

@@ -1,0 +1,309 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { CorralError } from '../protocol/corral-error.js';
+import { encodeFrame } from '../protocol/encode.js';
+import { FrameType } from '../protocol/frame-type.js';
+import type {
+  AckFrame, ConfigureTopicFrame, CreditFrame, DetachFrame, Frame, PublishFrame, QueryFrame, SubscribeFrame, UnsubscribeFrame,
+} from '../protocol/frames.js';
+import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
+import type { Stores } from '../store/stores.js';
+import { ClientSession, type SessionAttachment, type SessionHost } from './client-session.js';
+import type { Clock } from './clock.js';
+import { Deliverer } from './deliverer.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { GroupCommitter } from './group-commit.js';
+import { HubMetrics } from './hub-metrics.js';
+import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
+import type { HubService, LocalTopics } from './hub-service.js';
+import { LocalPublisher } from './local-publisher.js';
+import type { Ownership } from './ownership.js';
+import { Publisher, publishBytes } from './publisher.js';
+import { HubQueries } from './hub-queries.js';
+import { SubscriptionManager } from './subscription-manager.js';
+import { TailBudget } from './tail-cache.js';
+import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
+import { Topic, type Retention } from './topic.js';
+
+function asCorralError(err: unknown): CorralError {
+  return err instanceof CorralError ? err : new CorralError('INTERNAL', 'unexpected hub failure', { cause: err });
+}
+
+/**
+ * The hub core: topics this hub owns, their ordered log with group commit,
+ * delivery, acks and garbage collection (seed 002's message processor).
+ * Transports and stores are injected: `accept` takes any duplex stream.
+ */
+export class Hub implements SessionHost {
+  readonly hubId: string;
+  readonly limits: HubLimits;
+  readonly tuning: HubTuning;
+  readonly token: string | undefined;
+  readonly metrics = new HubMetrics();
+  readonly logger: Logger;
+  readonly stores: Stores;
+  readonly ownership: Ownership;
+  readonly clock: Clock;
+  readonly startedAt: number;
+  readonly topics: TopicRegistry;
+  readonly localTopics: LocalTopics;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly committer: GroupCommitter;
+  private readonly deliverer: Deliverer;
+  private readonly publisher: Publisher;
+  private readonly subs: SubscriptionManager;
+  private readonly gc: GarbageCollector;
+  private readonly queries: HubQueries;
+  private readonly services: HubService[];
+  private cursorTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(readonly options: HubOptions) {
+    this.hubId = options.hubId;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.token = options.token;
+    this.logger = options.logger;
+    this.stores = options.stores;
+    this.ownership = options.ownership;
+    this.clock = options.clock;
+    this.startedAt = this.clock.now();
+    this.services = options.services ?? [];
+    const { log, metadata } = this.stores;
+    this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic);
+    this.deliverer = new Deliverer(log, this.metrics, this.logger, this.tuning.catchUpBatch);
+    this.committer = new GroupCommitter(log, {
+      committed: (t) => this.deliverer.topicCommitted(t),
+      failed: (t, err) => {
+        this.logger.error({ err, topic: t.name }, 'commit failed; reloading topic');
+        this.unloadTopic(t, err);
+      },
+    }, this.metrics, this.tuning.maxCommitRecords);
+    this.publisher = new Publisher(this.committer, log, this.clock, this.metrics);
+    this.subs = new SubscriptionManager(metadata, this.deliverer, this.clock, this.metrics);
+    this.gc = new GarbageCollector(this.topics, log, this.clock, this.metrics, this.logger, this.tuning);
+    this.queries = new HubQueries(this);
+    this.localTopics = new LocalPublisher(this.topics, this.publisher);
+    this.registerGauges();
+  }
+
+  async start(): Promise<void> {
+    // A standalone hub owns every topic: load those with stored messages so
+    // GC finishes what the previous run left.
+    for (const b of await this.stores.log.topics()) {
+      if (b.firstSeq <= b.lastSeq) await this.topics.open(b.topic);
+    }
+    this.cursorTimer = setInterval(() => {
+      this.subs.flush().catch((err: unknown) => this.logger.warn({ err }, 'cursor flush failed; will retry'));
+    }, this.tuning.cursorFlushIntervalMs);
+    this.cursorTimer.unref();
+    this.gc.start();
+    const ctx = {
+      hubId: this.hubId, stores: this.stores, ownership: this.ownership, topics: this.localTopics,
+      clock: this.clock, logger: this.logger, metrics: this.metrics.registry,
+    };
+    for (const s of this.services) await s.start(ctx);
+  }
+
+  /** Serves one client connection over any duplex byte stream. */
+  accept(stream: Duplex): ClientSession {
+    const session = new ClientSession(stream, this);
+    this.sessions.add(session);
+    if (this.stopping) session.goodbye('hub is shutting down');
+    return session;
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Graceful shutdown: refuse new publishes, let in-flight commits finish and
+   * their acks go out, write cursors, then say GOODBYE to every client.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.gc.stop();
+    clearInterval(this.cursorTimer);
+    await this.committer.drain();
+    await this.subs.flush().catch((err: unknown) => this.logger.warn({ err }, 'final cursor flush failed'));
+    for (const s of this.services) await s.stop();
+    for (const s of this.sessions) s.goodbye('hub is shutting down');
+    await this.gc.idle();
+  }
+
+  // ---- SessionHost
+
+  route(session: ClientSession, f: Frame): void {
+    try {
+      if ('service' in f) {
+        this.routeService(session, f.service, f);
+        return;
+      }
+      switch (f.type) {
+        case FrameType.PUBLISH: return this.onPublish(session, f);
+        case FrameType.SUBSCRIBE: return this.onSubscribe(session, f);
+        case FrameType.CREDIT: return this.onCredit(session, f);
+        case FrameType.ACK: return this.onAck(session, f);
+        case FrameType.DETACH: return this.onDetach(session, f);
+        case FrameType.UNSUBSCRIBE: return this.onUnsubscribe(session, f);
+        case FrameType.CONFIGURE_TOPIC: return this.onConfigure(session, f);
+        case FrameType.QUERY: return this.onQuery(session, f);
+        default:
+          session.sendError(0, new CorralError('BAD_FRAME', `frame type 0x${f.type.toString(16)} is not accepted by a hub`));
+      }
+    } catch (err) {
+      const corr = 'corr' in f ? f.corr : 0;
+      session.sendError(corr, asCorralError(err));
+    }
+  }
+
+  resume(session: ClientSession): void {
+    for (const { topic, attachment } of session.attachments.values()) this.deliverer.pump(topic, attachment);
+  }
+
+  closed(session: ClientSession): void {
+    this.sessions.delete(session);
+    for (const { attachment } of session.attachments.values()) this.subs.detach(attachment);
+    session.attachments.clear();
+  }
+
+  // ---- frame handlers
+
+  /**
+   * Seed 002's request flow: serve if this hub owns the topic, redirect to
+   * the owner otherwise. Requests for a topic that is still loading queue on
+   * its load, in arrival order.
+   */
+  private withTopic(session: ClientSession, corr: number, name: string, fn: (t: Topic) => void | Promise<void>): void {
+    checkTopicName(name);
+    const loaded = this.topics.get(name);
+    if (loaded) {
+      const r = fn(loaded);
+      if (r) r.catch((err: unknown) => session.sendError(corr, asCorralError(err)));
+      return;
+    }
+    this.topics.open(name).then(async (t) => {
+      if (t instanceof Topic) await fn(t);
+      else this.redirect(session, corr, name, t);
+    }).catch((err: unknown) => session.sendError(corr, asCorralError(err)));
+  }
+
+  private redirect(session: ClientSession, corr: number, topic: string, owner: RemoteOwner): void {
+    session.send(encodeFrame({ type: FrameType.REDIRECT, corr, topic, hubId: owner.hubId, address: owner.address, epoch: owner.epoch }));
+  }
+
+  private onPublish(session: ClientSession, f: PublishFrame): void {
+    if (this.stopping) throw new CorralError('SHUTTING_DOWN', 'hub is shutting down');
+    const max = this.limits.maxPayloadBytes;
+    if (f.payload.length > max || (f.key !== undefined && f.key.length > max)) {
+      throw new CorralError('PAYLOAD_TOO_LARGE', `payload of ${f.payload.length} bytes exceeds ${max}`);
+    }
+    checkTopicName(f.topic);
+    session.publishStarted(publishBytes(f));
+    const loaded = this.topics.get(f.topic);
+    if (loaded) {
+      this.publisher.publish(loaded, f, session);
+      return;
+    }
+    this.topics.open(f.topic).then((t) => {
+      if (t instanceof Topic) this.publisher.publish(t, f, session);
+      else {
+        session.publishSettled(publishBytes(f));
+        this.redirect(session, f.corr, f.topic, t);
+      }
+    }, (err: unknown) => session.publishFailed(f.corr, asCorralError(err), publishBytes(f)));
+  }
+
+  private onSubscribe(session: ClientSession, f: SubscribeFrame): void {
+    checkSubscriptionName(f.subscription);
+    if (session.attachments.has(f.subId)) {
+      throw new CorralError('DUPLICATE_SUBSCRIPTION_ID', `subscription handle ${f.subId} is already attached`);
+    }
+    if (session.attachments.size >= this.limits.maxSubscriptionsPerConnection) {
+      throw new CorralError('TOO_MANY_SUBSCRIPTIONS', `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`);
+    }
+    this.withTopic(session, f.corr, f.topic, async (t) => {
+      const att = await this.subs.attach(t, f.subscription, f.start, session, f.subId, f.credit);
+      if (!att) return;
+      session.send(encodeFrame({ type: FrameType.SUBSCRIBED, corr: f.corr, subId: f.subId, ackedSeq: att.subscription.ackedSeq, lastSeq: t.committedSeq }));
+      this.subs.start(t, att);
+    });
+  }
+
+  private attachmentOf(session: ClientSession, subId: number): SessionAttachment {
+    const a = session.attachments.get(subId);
+    if (!a) throw new CorralError('UNKNOWN_SUBSCRIPTION', `no subscription attached under handle ${subId}`);
+    return a;
+  }
+
+  private onCredit(session: ClientSession, f: CreditFrame): void {
+    const { topic, attachment } = this.attachmentOf(session, f.subId);
+    this.subs.credit(topic, attachment, f.credit);
+  }
+
+  private onAck(session: ClientSession, f: AckFrame): void {
+    const { topic, attachment } = this.attachmentOf(session, f.subId);
+    this.subs.ack(topic, attachment, f.seq);
+  }
+
+  private onDetach(session: ClientSession, f: DetachFrame): void {
+    const { attachment } = this.attachmentOf(session, f.subId);
+    this.subs.detach(attachment);
+    session.attachments.delete(f.subId);
+    session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
+  }
+
+  private onUnsubscribe(session: ClientSession, f: UnsubscribeFrame): void {
+    checkSubscriptionName(f.subscription);
+    this.withTopic(session, f.corr, f.topic, async (t) => {
+      await this.subs.remove(t, f.subscription);
+      session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
+    });
+  }
+
+  private onConfigure(session: ClientSession, f: ConfigureTopicFrame): void {
+    this.withTopic(session, f.corr, f.topic, async (t) => {
+      const retention: Retention = { retainCount: f.retainCount, retainMs: f.retainMs };
+      await this.stores.metadata.put(topicConfigKey(t.name), JSON.stringify(retention));
+      t.retention = retention;
+      session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
+    });
+  }
+
+  private onQuery(session: ClientSession, f: QueryFrame): void {
+    this.queries.answer(f.kind, f.args).then(
+      (result) => session.send(encodeFrame({ type: FrameType.RESULT, corr: f.corr, json: JSON.stringify(result) })),
+      (err: unknown) => session.sendError(f.corr, asCorralError(err)),
+    );
+  }
+
+  private routeService(session: ClientSession, name: string, f: Extract<Frame, { service: string }>): void {
+    const service = this.services.find((s) => s.service === name);
+    if (!service) throw new CorralError('UNKNOWN_FRAME_TYPE', `no ${name} service on this hub`);
+    const r = service.handle(f, session);
+    if (r) r.catch((err: unknown) => session.sendError(f.corr, asCorralError(err)));
+  }
+
+  private unloadTopic(t: Topic, err: CorralError): void {
+    for (const s of t.subscriptions.values()) {
+      const att = s.attachment;
+      if (att) {
+        this.subs.detach(att);
+        att.target.subscriptionEnded(att.subId, err);
+      }
+    }
+    this.topics.unload(t).catch((e: unknown) => this.logger.warn({ err: e, topic: t.name }, 'release failed'));
+  }
+
+  private registerGauges(): void {
+    this.metrics.addCollector('corral_topics', 'Topics loaded on this hub', [], (g) => g.set(this.topics.size));
+    this.metrics.addCollector('corral_subscription_backlog', 'Messages not yet acknowledged, per subscription', ['topic', 'subscription'], (g) => {
+      g.reset();
+      for (const t of this.topics.all()) {
+        for (const s of t.subscriptions.values()) g.set({ topic: t.name, subscription: s.name }, t.committedSeq - s.ackedSeq);
+      }
+    });
+  }
+}

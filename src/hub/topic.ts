@@ -1,0 +1,64 @@
+import type { CorralError } from '../protocol/corral-error.js';
+import type { LogRecord, ProducerState } from '../store/message-log.js';
+import type { Subscription } from './subscription.js';
+import type { TailCache } from './tail-cache.js';
+
+/** Who waits for a publish to become durable. */
+export interface PublishAckTarget {
+  /** `bytes` is the size the publish was admitted with, for the target's inbound accounting. */
+  publishAcked(corr: number, seq: number, duplicate: boolean, bytes: number): void;
+  publishFailed(corr: number, err: CorralError, bytes: number): void;
+}
+
+export interface PublishWaiter {
+  target: PublishAckTarget;
+  corr: number;
+  seq: number;
+  duplicate: boolean;
+  bytes: number;
+}
+
+export interface Retention {
+  retainCount: number;
+  retainMs: number;
+}
+
+/** A loaded topic owned by this hub: its sequence state, tail and subscriptions. */
+export class Topic {
+  /** Highest seq assigned (pending or committed). */
+  lastSeq: number;
+  /** Highest seq durable in the log; only these are delivered. */
+  committedSeq: number;
+  /** Lowest seq still stored. */
+  firstSeq: number;
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Last producer seq per producer id, including pending publishes [P-4.4]. */
+  readonly producers = new Map<string, { producerSeq: number; seq: number }>();
+  /** Assigned but not yet handed to the store. */
+  pendingRecords: LogRecord[] = [];
+  pendingWaiters: PublishWaiter[] = [];
+  retention: Retention = { retainCount: 0, retainMs: 0 };
+  /** Set when the topic was unloaded; late callbacks check it. */
+  closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly epoch: number,
+    firstSeq: number,
+    lastSeq: number,
+    readonly tail: TailCache,
+    producers: readonly ProducerState[],
+  ) {
+    this.firstSeq = firstSeq;
+    this.lastSeq = lastSeq;
+    this.committedSeq = lastSeq;
+    for (const p of producers) this.producers.set(p.producerId, { producerSeq: p.producerSeq, seq: p.seq });
+  }
+
+  /** Lowest seq any subscription still needs, or committedSeq + 1 when none does. */
+  ackFloor(): number {
+    let floor = this.committedSeq;
+    for (const s of this.subscriptions.values()) floor = Math.min(floor, s.ackedSeq);
+    return floor;
+  }
+}
