@@ -50,6 +50,8 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
+  /** A sender found the connection full; it must be resumed once there is room. */
+  private starved = false;
   private pendingPublishes = 0;
   private pendingBytes = 0;
   private readingPaused = false;
@@ -63,7 +65,10 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   ) {
     this.decoder = new FrameDecoder(this, host.limits.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
-    socket.on('drain', () => this.host.resume(this));
+    socket.on('drain', () => {
+      this.starved = false;
+      this.host.resume(this);
+    });
     socket.on('error', (err) => host.logger.debug({ err, session: this.id }, 'connection error'));
     socket.on('close', () => this.teardown());
     this.handshakeTimer = setTimeout(() => {
@@ -154,10 +159,18 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.out = [];
     this.outBytes = 0;
     this.socket.write(chunk);
+    // The kernel may take the whole chunk at once: then no 'drain' follows,
+    // and a sender that stopped on our own queue must be resumed here.
+    if (this.starved && !this.socket.writableNeedDrain) {
+      this.starved = false;
+      setImmediate(() => this.host.resume(this));
+    }
   }
 
   get writable(): boolean {
-    return this.state !== 'closed' && this.socket.writableLength + this.outBytes < this.host.limits.maxOutboundBytes;
+    const ok = this.state !== 'closed' && this.socket.writableLength + this.outBytes < this.host.limits.maxOutboundBytes;
+    if (!ok) this.starved = true;
+    return ok;
   }
 
   sendError(corr: number, err: CorralError, subId = 0): void {

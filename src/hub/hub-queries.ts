@@ -1,6 +1,9 @@
 import { CorralError } from '../protocol/corral-error.js';
 import { metaKey } from '../store/metadata-store.js';
-import type { Hub } from './hub.js';
+import type { Stores } from '../store/stores.js';
+import type { Clock } from './clock.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { TopicRegistry } from './topic-registry.js';
 import { Subscription } from './subscription.js';
 import type { Retention } from './topic.js';
 
@@ -39,9 +42,21 @@ export interface HubStats {
 
 export const CORRAL_VERSION = '0.1.0';
 
+/** What the queries read of a hub. */
+export interface QueryableHub {
+  readonly hubId: string;
+  readonly stores: Stores;
+  readonly topics: TopicRegistry;
+  readonly metrics: HubMetrics;
+  readonly clock: Clock;
+  readonly startedAt: number;
+  readonly durability: string;
+  readonly connectionCount: number;
+}
+
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
 export class HubQueries {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly hub: QueryableHub) {}
 
   answer(kind: string, _args: string): Promise<unknown> {
     switch (kind) {
@@ -95,7 +110,7 @@ export class HubQueries {
       hubId: this.hub.hubId,
       version: CORRAL_VERSION,
       uptimeMs: this.hub.clock.now() - this.hub.startedAt,
-      durability: this.hub.options.durability,
+      durability: this.hub.durability,
       connections: this.hub.connectionCount,
       topics: topics.length,
       subscriptions: topics.reduce((n, t) => n + t.subscriptions.length, 0),

@@ -19,7 +19,7 @@ import type { HubService, LocalTopics } from './hub-service.js';
 import { LocalPublisher } from './local-publisher.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
-import { HubQueries } from './hub-queries.js';
+import { HubQueries, type QueryableHub } from './hub-queries.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { TailBudget } from './tail-cache.js';
 import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
@@ -34,7 +34,7 @@ function asCorralError(err: unknown): CorralError {
  * delivery, acks and garbage collection (seed 002's message processor).
  * Transports and stores are injected: `accept` takes any duplex stream.
  */
-export class Hub implements SessionHost {
+export class Hub implements SessionHost, QueryableHub {
   readonly hubId: string;
   readonly limits: HubLimits;
   readonly tuning: HubTuning;
@@ -45,6 +45,7 @@ export class Hub implements SessionHost {
   readonly ownership: Ownership;
   readonly clock: Clock;
   readonly startedAt: number;
+  readonly durability: string;
   readonly topics: TopicRegistry;
   readonly localTopics: LocalTopics;
   private readonly sessions = new Set<ClientSession>();
@@ -68,6 +69,7 @@ export class Hub implements SessionHost {
     this.ownership = options.ownership;
     this.clock = options.clock;
     this.startedAt = this.clock.now();
+    this.durability = options.durability;
     this.services = options.services ?? [];
     const { log, metadata } = this.stores;
     this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic);

@@ -52,6 +52,7 @@ export class FrameDecoder {
       } catch (err) {
         if (!(err instanceof CorralError)) throw err;
         this.sink.badFrame(err, peekCorr(type, buf, start, end));
+        if (this.failed) return;
         continue;
       }
       this.sink.frame(f);

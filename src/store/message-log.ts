@@ -77,7 +77,10 @@ export interface MessageLog {
   topics(): Promise<TopicBounds[]>;
   /** Stored record count and payload bytes of a topic (for stats; may scan). */
   usage(topic: string): Promise<{ records: number; bytes: number }>;
-  /** Last stored producer sequence of every producer of the topic. */
+  /**
+   * Last stored producer sequence of every producer of the topic. Kept when
+   * the records are trimmed, so de-duplication outlives garbage collection.
+   */
   producers(topic: string): Promise<ProducerState[]>;
   /** The seq of a stored record by its producer id and producer sequence. */
   findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined>;

@@ -11,7 +11,11 @@
 export interface MetadataEntry {
   key: string;
   value: string;
-  /** Starts at 1 on creation, +1 on every write. */
+  /**
+   * Starts at 1 on creation, +1 on every write. A lapsed key that is written
+   * again continues from its last version (so a holder of the old version can
+   * never match the new entry); a deleted key starts again at 1.
+   */
   version: number;
   /** Store-clock time (ms since epoch) at which the key lapses, or undefined. */
   expiresAt: number | undefined;

@@ -1,0 +1,177 @@
+import type { Statement, Transaction } from 'better-sqlite3';
+import { CorralError } from '../../protocol/corral-error.js';
+import type { LogRecord, MessageLog, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
+import { prepareSqliteAppend, SELECT_TOPIC, type TopicRow } from './prepare-sqlite-append.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+interface BoundsRow {
+  name: string;
+  epoch: number;
+  last_seq: number;
+  first_seq: number | null;
+}
+
+/** Column order of the read SELECT, fetched in raw (array) mode to save an object per row. */
+type MessageRow = [seq: number, timestamp: number, key: Buffer | null, payload: Buffer, producerId: string | null, producerSeq: number];
+
+function toRecord(row: MessageRow): LogRecord {
+  return { seq: row[0], timestamp: row[1], key: row[2] ?? undefined, payload: row[3], producerId: row[4] ?? undefined, producerSeq: row[5] };
+}
+
+function toBounds(row: BoundsRow): TopicBounds {
+  return { topic: row.name, firstSeq: row.first_seq ?? row.last_seq + 1, lastSeq: row.last_seq, epoch: row.epoch };
+}
+
+const BOUNDS_COLUMNS = `t.name, t.epoch, t.last_seq,
+  (SELECT m.seq FROM messages m WHERE m.topic_id = t.id ORDER BY m.seq LIMIT 1) AS first_seq`;
+
+/** The topic id of a name, inside a query that takes the name as its first parameter. */
+const TOPIC_ID = '(SELECT id FROM topics WHERE name = ?)';
+
+/**
+ * MessageLog on the embedded SQLite file: every statement prepared once, every
+ * write one transaction. Messages are clustered by (topic_id, seq), so appends
+ * go to the end of a topic's range and reads and trims are range scans.
+ */
+export class SqliteMessageLog implements MessageLog {
+  readonly #db: SqliteDatabase;
+  #closed = false;
+  readonly #claim: Transaction<(topic: string, epoch: number) => TopicBounds>;
+  readonly #append: Transaction<(batches: readonly TopicBatch[]) => boolean[]>;
+  readonly #trim: Transaction<(topic: string, throughSeq: number) => number>;
+  readonly #bounds: Statement<[string], BoundsRow>;
+  readonly #allBounds: Statement<[], BoundsRow>;
+  readonly #read: Statement<[string, number], MessageRow>;
+  readonly #lastSpanBefore: Statement<[string, number], number | null>;
+  readonly #lastSeqBefore: Statement<[string, number, number], number>;
+  readonly #usage: Statement<[string], { records: number; bytes: number }>;
+  readonly #producers: Statement<[string], ProducerState>;
+  readonly #findByProducer: Statement<[string, string, number], number>;
+
+  constructor(db: SqliteDatabase) {
+    const h = db.handle;
+    const topic = h.prepare<[string], TopicRow>(SELECT_TOPIC);
+    const bounds = h.prepare<[string], BoundsRow>(`SELECT ${BOUNDS_COLUMNS} FROM topics t WHERE t.name = ?`);
+    const createTopic = h.prepare<[string, number]>('INSERT INTO topics (name, epoch, last_seq) VALUES (?, ?, 0)');
+    const setEpoch = h.prepare<[number, number]>('UPDATE topics SET epoch = ? WHERE id = ?');
+    const trimMessages = h.prepare<[number, number]>('DELETE FROM messages WHERE topic_id = ? AND seq <= ?');
+    const trimSpans = h.prepare<[number, number]>('DELETE FROM append_spans WHERE topic_id = ? AND last_seq <= ?');
+
+    this.#claim = h.transaction((name: string, epoch: number): TopicBounds => {
+      const t = topic.get(name);
+      if (t === undefined) createTopic.run(name, epoch);
+      else if (epoch < t.epoch) throw new CorralError('FENCED', `topic ${name} is claimed with epoch ${t.epoch}, higher than ${epoch}`);
+      else if (epoch > t.epoch) setEpoch.run(epoch, t.id);
+      return toBounds(bounds.get(name)!);
+    });
+    this.#append = prepareSqliteAppend(h);
+    this.#trim = h.transaction((name: string, throughSeq: number): number => {
+      const t = topic.get(name);
+      if (t === undefined) return 0;
+      // A span only partly trimmed stays: lastSeqBefore skips its trimmed records by itself.
+      trimSpans.run(t.id, throughSeq);
+      return trimMessages.run(t.id, throughSeq).changes;
+    });
+
+    this.#bounds = bounds;
+    this.#allBounds = h.prepare(`SELECT ${BOUNDS_COLUMNS} FROM topics t ORDER BY t.name`);
+    this.#read = h
+      .prepare<[string, number], MessageRow>(
+        `SELECT seq, timestamp, key, payload, producer_id, producer_seq
+         FROM messages WHERE topic_id = ${TOPIC_ID} AND seq >= ? ORDER BY seq`,
+      )
+      .raw();
+    // Every span after this one starts at or after the time, so none of its records is before it.
+    this.#lastSpanBefore = h
+      .prepare<[string, number], number | null>(`SELECT max(last_seq) FROM append_spans WHERE topic_id = ${TOPIC_ID} AND min_ts < ?`)
+      .pluck();
+    // Scans back within that span, which holds at least one such record unless it was trimmed.
+    this.#lastSeqBefore = h
+      .prepare<[string, number, number], number>(
+        `SELECT seq FROM messages WHERE topic_id = ${TOPIC_ID} AND seq <= ? AND timestamp < ? ORDER BY seq DESC LIMIT 1`,
+      )
+      .pluck();
+    this.#usage = h.prepare(
+      `SELECT count(*) AS records, coalesce(sum(length(payload)), 0) AS bytes FROM messages WHERE topic_id = ${TOPIC_ID}`,
+    );
+    this.#producers = h.prepare(
+      `SELECT producer_id AS producerId, producer_seq AS producerSeq, seq
+       FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY producer_id`,
+    );
+    this.#findByProducer = h
+      .prepare<[string, string, number], number>(
+        `SELECT seq FROM messages WHERE topic_id = ${TOPIC_ID} AND producer_id = ? AND producer_seq = ?`,
+      )
+      .pluck();
+    this.#db = db;
+    db.retain();
+  }
+
+  async claim(topic: string, epoch: number): Promise<TopicBounds> {
+    return this.#call(() => this.#claim.immediate(topic, epoch));
+  }
+
+  async append(batches: readonly TopicBatch[]): Promise<boolean[]> {
+    return this.#call(() => this.#append.immediate(batches));
+  }
+
+  async read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]> {
+    return this.#call(() => {
+      const out: LogRecord[] = [];
+      let bytes = 0;
+      // Iterate rather than LIMIT in SQL: maxBytes may stop the scan long before maxRecords.
+      for (const row of this.#read.iterate(topic, fromSeq)) {
+        out.push(toRecord(row));
+        bytes += row[3].length;
+        if (out.length >= limit.maxRecords || bytes >= limit.maxBytes) break;
+      }
+      return out;
+    });
+  }
+
+  async trim(topic: string, throughSeq: number): Promise<number> {
+    return this.#call(() => this.#trim.immediate(topic, throughSeq));
+  }
+
+  async lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
+    return this.#call(() => {
+      const spanEnd = this.#lastSpanBefore.get(topic, beforeMs);
+      if (spanEnd === null || spanEnd === undefined) return 0;
+      return this.#lastSeqBefore.get(topic, spanEnd, beforeMs) ?? 0;
+    });
+  }
+
+  async bounds(topic: string): Promise<TopicBounds | undefined> {
+    return this.#call(() => {
+      const row = this.#bounds.get(topic);
+      return row === undefined ? undefined : toBounds(row);
+    });
+  }
+
+  async topics(): Promise<TopicBounds[]> {
+    return this.#call(() => this.#allBounds.all().map(toBounds));
+  }
+
+  async usage(topic: string): Promise<{ records: number; bytes: number }> {
+    return this.#call(() => this.#usage.get(topic)!);
+  }
+
+  async producers(topic: string): Promise<ProducerState[]> {
+    return this.#call(() => this.#producers.all(topic));
+  }
+
+  async findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
+    return this.#call(() => this.#findByProducer.get(topic, producerId, producerSeq));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.release();
+  }
+
+  #call<T>(fn: () => T): T {
+    if (this.#closed) throw new CorralError('STORE_UNAVAILABLE', 'the message log is closed');
+    return this.#db.call(fn);
+  }
+}

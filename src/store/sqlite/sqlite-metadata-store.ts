@@ -1,0 +1,121 @@
+import type { Statement, Transaction } from 'better-sqlite3';
+import { CorralError } from '../../protocol/corral-error.js';
+import type { MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+interface MetadataRow {
+  key: string;
+  value: string;
+  version: number;
+  expires_at: number | null;
+}
+
+function toEntry(row: MetadataRow): MetadataEntry {
+  return { key: row.key, value: row.value, version: row.version, expiresAt: row.expires_at ?? undefined };
+}
+
+function isLive(row: MetadataRow | undefined, now: number): row is MetadataRow {
+  return row !== undefined && (row.expires_at === null || row.expires_at > now);
+}
+
+/**
+ * MetadataStore on the embedded SQLite file. One connection serves one process,
+ * so a read-check-write inside a transaction is all compare-and-set needs; the
+ * store clock is this machine's clock.
+ */
+export class SqliteMetadataStore implements MetadataStore {
+  readonly #db: SqliteDatabase;
+  #closed = false;
+  readonly #select: Statement<[string], MetadataRow>;
+  readonly #from: Statement<[string], MetadataRow>;
+  readonly #put: Transaction<(key: string, value: string, opts: PutOptions) => PutResult>;
+  readonly #putMany: Transaction<(entries: ReadonlyArray<{ key: string; value: string }>) => void>;
+  readonly #delete: Transaction<(key: string, expectedVersion: number | undefined) => boolean>;
+
+  constructor(db: SqliteDatabase) {
+    const h = db.handle;
+    const select = h.prepare<[string], MetadataRow>('SELECT key, value, version, expires_at FROM metadata WHERE key = ?');
+    // Version 1 for a new key, otherwise the stored version + 1, lapsed or not.
+    const write = h.prepare<[string, string, number | null], { version: number }>(
+      `INSERT INTO metadata (key, value, version, expires_at) VALUES (?, ?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = metadata.version + 1, expires_at = excluded.expires_at
+       RETURNING version`,
+    );
+    const remove = h.prepare<[string]>('DELETE FROM metadata WHERE key = ?');
+
+    this.#put = h.transaction((key: string, value: string, opts: PutOptions): PutResult => {
+      const now = Date.now();
+      if (opts.expectedVersion !== undefined) {
+        const row = select.get(key);
+        const live = isLive(row, now);
+        const matches = opts.expectedVersion === 0 ? !live : live && row.version === opts.expectedVersion;
+        if (!matches) return { ok: false, current: live ? toEntry(row) : undefined };
+      }
+      const written = write.get(key, value, opts.ttlMs === undefined ? null : now + opts.ttlMs);
+      return { ok: true, version: written!.version };
+    });
+    this.#putMany = h.transaction((entries: ReadonlyArray<{ key: string; value: string }>): void => {
+      for (const e of entries) write.get(e.key, e.value, null);
+    });
+    this.#delete = h.transaction((key: string, expectedVersion: number | undefined): boolean => {
+      const row = select.get(key);
+      // A lapsed row is absent to callers, but stays so that its version carries on.
+      if (!isLive(row, Date.now())) return false;
+      if (expectedVersion !== undefined && row.version !== expectedVersion) return false;
+      remove.run(key);
+      return true;
+    });
+    this.#select = select;
+    this.#from = h.prepare('SELECT key, value, version, expires_at FROM metadata WHERE key >= ? ORDER BY key');
+    this.#db = db;
+    db.retain();
+  }
+
+  async get(key: string): Promise<MetadataEntry | undefined> {
+    return this.#call(() => {
+      const row = this.#select.get(key);
+      return isLive(row, Date.now()) ? toEntry(row) : undefined;
+    });
+  }
+
+  async put(key: string, value: string, opts: PutOptions = {}): Promise<PutResult> {
+    return this.#call(() => this.#put.immediate(key, value, opts));
+  }
+
+  async putMany(entries: ReadonlyArray<{ key: string; value: string }>): Promise<void> {
+    this.#call(() => this.#putMany.immediate(entries));
+  }
+
+  async delete(key: string, expectedVersion?: number): Promise<boolean> {
+    return this.#call(() => this.#delete.immediate(key, expectedVersion));
+  }
+
+  async list(prefix: string): Promise<MetadataEntry[]> {
+    return this.#call(() => {
+      const now = Date.now();
+      const out: MetadataEntry[] = [];
+      // Keys with the prefix are one contiguous run in binary order, starting at
+      // the prefix; comparing in JS keeps "%", "_" and "\" literal.
+      for (const row of this.#from.iterate(prefix)) {
+        if (!row.key.startsWith(prefix)) break;
+        if (isLive(row, now)) out.push(toEntry(row));
+      }
+      return out;
+    });
+  }
+
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.release();
+  }
+
+  #call<T>(fn: () => T): T {
+    if (this.#closed) throw new CorralError('STORE_UNAVAILABLE', 'the metadata store is closed');
+    return this.#db.call(fn);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The schema of the embedded store, as numbered migrations. A database records
+ * the number of the last one applied in `PRAGMA user_version`; migrations are
+ * only ever appended, never edited once released.
+ */
+export interface SqliteMigration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    sql: `
+-- MetadataStore entries. expires_at is the store-clock ms at which the key
+-- lapses (NULL = never). A lapsed row stays until it is written again, so the
+-- version carries on across the lapse.
+CREATE TABLE metadata (
+  key        TEXT    NOT NULL PRIMARY KEY,
+  value      TEXT    NOT NULL,
+  version    INTEGER NOT NULL,
+  expires_at INTEGER
+) WITHOUT ROWID;
+
+-- One row per topic: its writer epoch (fencing) and the highest seq ever
+-- appended, which survives trimming. The integer id keeps message keys short.
+CREATE TABLE topics (
+  id       INTEGER PRIMARY KEY,
+  name     TEXT    NOT NULL UNIQUE,
+  epoch    INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL
+);
+
+-- The log itself, clustered by (topic, seq) so that reads and trims are range
+-- scans. key NULL = no key (distinct from an empty key); producer_id NULL =
+-- the publisher did not ask for de-duplication.
+CREATE TABLE messages (
+  topic_id     INTEGER NOT NULL,
+  seq          INTEGER NOT NULL,
+  timestamp    INTEGER NOT NULL,
+  key          BLOB,
+  payload      BLOB    NOT NULL,
+  producer_id  TEXT,
+  producer_seq INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, seq)
+) WITHOUT ROWID;
+
+-- findByProducer: only records of de-duplicating publishers are indexed.
+CREATE INDEX messages_by_producer ON messages (topic_id, producer_id, producer_seq)
+  WHERE producer_id IS NOT NULL;
+
+-- lastSeqBefore (retention by age) without a per-record time index, which
+-- would cost every append a second B-tree insert: one row per stored batch
+-- with its highest seq and earliest timestamp. The latest span that starts
+-- before a time bounds a short backward scan of messages for the answer,
+-- whatever order the owners' clocks stamped the records in.
+CREATE TABLE append_spans (
+  topic_id INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  min_ts   INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, last_seq)
+) WITHOUT ROWID;
+CREATE INDEX append_spans_by_time ON append_spans (topic_id, min_ts);
+
+-- Highest producer_seq stored per producer and topic, with the seq it got.
+-- Written in the append transaction; not trimmed with the messages.
+CREATE TABLE producers (
+  topic_id     INTEGER NOT NULL,
+  producer_id  TEXT    NOT NULL,
+  producer_seq INTEGER NOT NULL,
+  seq          INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, producer_id)
+) WITHOUT ROWID;
+`,
+  },
+];
+
+/** The schema version this build writes and understands. */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
