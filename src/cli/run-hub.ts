@@ -4,20 +4,31 @@ import type { Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
+import { CorralError } from '../protocol/corral-error.js';
 import { systemClock } from '../hub/clock.js';
+import { ClusterOwnership } from '../hub/cluster-ownership.js';
 import { Hub } from '../hub/hub.js';
 import type { HubLimits, HubTuning } from '../hub/hub-options.js';
-import { StandaloneOwnership } from '../hub/ownership.js';
+import { LoadSampler } from '../hub/load-sampler.js';
+import { Membership } from '../hub/membership.js';
+import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp } from '../hub/tcp-listener.js';
+import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
 import { openSqliteStores } from '../store/sqlite/open-sqlite-stores.js';
-import type { Durability } from '../store/stores.js';
+import type { Durability, Stores } from '../store/stores.js';
 
 export interface RunHubOptions {
   dataDir: string;
+  /** postgres://… for cluster mode; undefined = standalone on SQLite in dataDir. */
+  store: string | undefined;
   host: string;
   port: number;
   httpHost: string;
   httpPort: number;
+  /** host:port other hubs redirect clients to; default host:port listened on. */
+  advertise: string | undefined;
+  /** Cluster lease: a hub silent this long loses its topics. */
+  leaseMs: number;
   token: string | undefined;
   durability: Durability;
   logLevel: string;
@@ -29,7 +40,8 @@ export interface RunningHub {
   hub: Hub;
   url: string;
   httpUrl: string;
-  /** Graceful shutdown: drain, say GOODBYE, close the store. */
+  mode: string;
+  /** Graceful shutdown: drain, leave the cluster, say GOODBYE, close the store. */
   shutdown(): Promise<void>;
 }
 
@@ -39,34 +51,67 @@ function addressOf(server: Server): { host: string; port: number } {
   return { host: a.address, port: a.port };
 }
 
-/** Starts a standalone hub on the embedded SQLite store. */
-export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level: opts.logLevel }, pino.destination(2))): Promise<RunningHub> {
+async function openStores(opts: RunHubOptions): Promise<Stores> {
+  if (opts.store) return openPostgresStores({ url: opts.store, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const stores = openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
-  const ownership = await StandaloneOwnership.start(stores.metadata);
+  return openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
+}
+
+/** Starts a hub: standalone on SQLite, or a cluster member over PostgreSQL. */
+export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level: opts.logLevel }, pino.destination(2))): Promise<RunningHub> {
+  const stores = await openStores(opts);
   const hubId = `hub-${randomBytes(4).toString('hex')}`;
+  const log = logger.child({ hubId });
+  let membership: Membership | undefined;
+  let ownership: Ownership;
+  if (opts.store) {
+    membership = new Membership(stores.metadata, { hubId, address: '', httpAddress: '', pid: process.pid, startedAt: Date.now() },
+      () => sampler.sample(), { leaseMs: opts.leaseMs, renewEveryMs: Math.max(100, Math.floor(opts.leaseMs / 5)) }, log,
+      () => {
+        hub.dropAllTopics(new CorralError('FENCED', 'this hub lost its cluster lease; its topics may have moved'));
+        return Promise.resolve();
+      });
+    ownership = new ClusterOwnership(stores.metadata, membership, log);
+  } else {
+    ownership = await StandaloneOwnership.start(stores.metadata);
+  }
   const hub = new Hub({
-    hubId, stores, ownership, logger: logger.child({ hubId }), clock: systemClock, token: opts.token, durability: opts.durability,
-    limits: opts.limits, tuning: opts.tuning,
+    hubId, stores, ownership, logger: log, clock: systemClock, token: opts.token, durability: opts.durability,
+    limits: opts.limits, tuning: opts.tuning, membership,
   });
+  const sampler = new LoadSampler(hub);
   await hub.start();
   const tcp = await listenTcp(hub, opts.host, opts.port);
   const http = await startAdminServer(hub, opts.httpHost, opts.httpPort);
   const t = addressOf(tcp);
   const h = addressOf(http);
-  logger.info({ hubId, dataDir, epoch: ownership.epoch, port: t.port, httpPort: h.port }, 'hub started');
+  if (membership) {
+    membership.advertise(opts.advertise ?? `${t.host}:${t.port}`, `${h.host}:${h.port}`);
+    await membership.join();
+  }
+  log.info({ dataDir: opts.store ? undefined : resolve(opts.dataDir), port: t.port, httpPort: h.port }, 'hub started');
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
       tcp.close();
-      await hub.stop();
+      // A store already gone (PostgreSQL stopping too) must not keep the hub
+      // from closing: everything acknowledged is durable already.
+      const warn = (what: string) => (err: unknown): void => log.warn({ err }, `${what} failed during shutdown`);
+      await hub.stop(async () => { await membership?.leave().catch(warn('leaving the cluster')); });
+      sampler.stop();
       http.close();
       http.closeAllConnections();
-      await stores.close();
-      logger.info({ hubId }, 'hub stopped');
+      await stores.close().catch(warn('closing the store'));
+      log.info('hub stopped');
     })();
     return closing;
   };
-  return { hub, url: `corral://${t.host}:${t.port}`, httpUrl: `http://${h.host}:${h.port}`, shutdown };
+  return {
+    hub,
+    url: `corral://${t.host}:${t.port}`,
+    httpUrl: `http://${h.host}:${h.port}`,
+    mode: opts.store ? 'cluster, PostgreSQL' : 'standalone, SQLite',
+    shutdown,
+  };
 }

@@ -1,21 +1,28 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { runHub } from './run-hub.js';
+import { wholeNumber } from './whole-number.js';
 
-function portNumber(v: string): number {
+export function portNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535 (0 = any free port)');
   return n;
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
+function postgresUrl(v: string): string {
+  if (!/^postgres(ql)?:\/\//.test(v)) throw new InvalidArgumentError('expected a postgres:// URL');
+  return v;
+}
+
+function redactPassword(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
 interface StartOptions {
   data: string;
+  store?: string;
+  advertise?: string;
+  lease: number;
   host: string;
   port: number;
   httpHost: string;
@@ -32,7 +39,10 @@ export function addStartCommand(program: Command): void {
   program
     .command('start')
     .description('start a standalone hub on the embedded SQLite store')
-    .addOption(new Option('--data <dir>', 'data directory').env('CORRAL_DATA').default('.corral'))
+    .addOption(new Option('--data <dir>', 'data directory (standalone)').env('CORRAL_DATA').default('.corral'))
+    .addOption(new Option('--store <url>', 'cluster mode: postgres://user:pass@host:port/db shared by every hub').env('CORRAL_STORE').argParser(postgresUrl))
+    .addOption(new Option('--advertise <host:port>', 'cluster mode: the address other hubs redirect clients to').env('CORRAL_ADVERTISE'))
+    .addOption(new Option('--lease <ms>', 'cluster mode: a hub silent this long loses its topics').default(5000).argParser(wholeNumber(1)))
     .addOption(new Option('--host <host>', 'address to listen on for clients').env('CORRAL_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <n>', 'client protocol port (0 = any free port)').env('CORRAL_PORT').default(7400).argParser(portNumber))
     .addOption(new Option('--http-host <host>', 'address of the admin HTTP API').default('127.0.0.1'))
@@ -40,22 +50,22 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--token <token>', 'clients must present this token').env('CORRAL_TOKEN'))
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
-    .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(positiveInt))
-    .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(positiveInt))
+    .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
+    .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .action(async (o: StartOptions) => {
       const running = await runHub({
-        dataDir: o.data, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
+        dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024 },
         tuning: { gcIntervalMs: o.gcInterval },
       });
       process.stdout.write([
-        `Corral hub ${running.hub.hubId} ready (standalone, SQLite, durability ${o.durability})`,
+        `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,
         `  protocol  ${running.url}`,
         `  admin     ${running.httpUrl}  (/metrics /api/topics /api/stats /healthz)`,
-        `  data      ${resolve(o.data)}`,
+        o.store ? `  store     ${redactPassword(o.store)}` : `  data      ${resolve(o.data)}`,
         '',
       ].join('\n'));
       let signals = 0;

@@ -100,6 +100,7 @@ export class GroupCommitter {
         t.committedSeq = last.seq;
         t.tail.append(batch.records);
         this.metrics.publishes.inc(batch.records.length);
+        this.metrics.publishedTotal += batch.records.length;
       }
       for (const w of waiters[i]!) w.target.publishAcked(w.corr, w.seq, w.duplicate, w.bytes);
       this.listener.committed(t);

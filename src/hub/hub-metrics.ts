@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The hub's Prometheus metrics, on their own registry (served at /metrics). */
 export class HubMetrics {
   readonly registry = new Registry();
+  /** Same as corral_publishes_total, readable without a scrape (load reports). */
+  publishedTotal = 0;
   readonly publishes = new Counter({ name: 'corral_publishes_total', help: 'Messages stored and acknowledged', registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'corral_publish_duplicates_total', help: 'Retried publishes recognised by producer id and sequence', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'corral_deliveries_total', help: 'DELIVER frames sent', registers: [this.registry] });

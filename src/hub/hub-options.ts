@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
 import type { HubService } from './hub-service.js';
+import type { Membership } from './membership.js';
 import type { Ownership } from './ownership.js';
 
 export interface HubLimits {
@@ -49,6 +50,8 @@ export interface HubOptions {
   limits?: Partial<HubLimits>;
   tuning?: Partial<HubTuning>;
   services?: HubService[];
+  /** Cluster mode: this hub's registration, for the "hubs" query. */
+  membership?: Membership;
 }
 
 export const DEFAULT_LIMITS: HubLimits = {

@@ -1,44 +1,14 @@
 import { CorralError } from '../protocol/corral-error.js';
+import type { HubInfo, StatsResult, TopicInfo } from '../protocol/query-results.js';
 import { metaKey } from '../store/metadata-store.js';
 import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
 import type { HubMetrics } from './hub-metrics.js';
+import type { Membership } from './membership.js';
+import { ownerKey } from './cluster-ownership.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { Subscription } from './subscription.js';
 import type { Retention } from './topic.js';
-
-export interface SubscriptionInfo {
-  name: string;
-  ackedSeq: number;
-  backlog: number;
-  attached: boolean;
-}
-
-export interface TopicInfo {
-  topic: string;
-  firstSeq: number;
-  lastSeq: number;
-  /** Messages stored (seqs are contiguous, trimming removes a prefix). */
-  stored: number;
-  retainCount: number;
-  retainMs: number;
-  subscriptions: SubscriptionInfo[];
-}
-
-export interface HubStats {
-  hubId: string;
-  version: string;
-  uptimeMs: number;
-  durability: string;
-  connections: number;
-  topics: number;
-  subscriptions: number;
-  storedMessages: number;
-  publishes: number;
-  deliveries: number;
-  acks: number;
-  memory: { rss: number; heapUsed: number };
-}
 
 export const CORRAL_VERSION = '0.1.0';
 
@@ -52,6 +22,8 @@ export interface QueryableHub {
   readonly startedAt: number;
   readonly durability: string;
   readonly connectionCount: number;
+  /** Cluster mode only. */
+  readonly membership: Membership | undefined;
 }
 
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
@@ -62,16 +34,19 @@ export class HubQueries {
     switch (kind) {
       case 'topics': return this.topics().then((topics) => ({ topics }));
       case 'stats': return this.stats();
-      default: return Promise.reject(new CorralError('UNKNOWN_QUERY', `unknown query ${JSON.stringify(kind)}; this hub answers "topics" and "stats"`));
+      case 'hubs': return this.hubs().then((hubs) => ({ hubs }));
+      default: return Promise.reject(new CorralError('UNKNOWN_QUERY', `unknown query ${JSON.stringify(kind)}; this hub answers "topics", "stats" and "hubs"`));
     }
   }
 
   /** Every topic in the log, with live state where the topic is loaded. */
   async topics(): Promise<TopicInfo[]> {
     const { log, metadata } = this.hub.stores;
-    const [bounds, subEntries, configEntries] = await Promise.all([
-      log.topics(), metadata.list(metaKey('sub', '')), metadata.list(metaKey('topic', '')),
+    const [bounds, subEntries, configEntries, ownerEntries] = await Promise.all([
+      log.topics(), metadata.list(metaKey('sub', '')), metadata.list(metaKey('topic', '')), metadata.list(ownerKey('')),
     ]);
+    const owners = new Map(ownerEntries.map((e) => [e.key.slice(ownerKey('').length), (JSON.parse(e.value) as { hubId: string }).hubId]));
+    const standalone = this.hub.membership === undefined;
     const storedSubs = new Map<string, Subscription[]>();
     for (const e of subEntries) {
       const [, topic, name] = e.key.split('|') as [string, string, string];
@@ -93,6 +68,7 @@ export class HubQueries {
         stored: Math.max(0, lastSeq - firstSeq + 1),
         retainCount: retention.retainCount,
         retainMs: retention.retainMs,
+        owner: standalone ? this.hub.hubId : owners.get(b.topic),
         subscriptions: subs.map((s) => ({
           name: s.name, ackedSeq: s.ackedSeq, backlog: Math.max(0, lastSeq - s.ackedSeq), attached: s.attachment !== undefined,
         })),
@@ -100,7 +76,16 @@ export class HubQueries {
     });
   }
 
-  async stats(): Promise<HubStats> {
+  /** Live hubs with their load; a standalone hub lists itself. */
+  async hubs(): Promise<HubInfo[]> {
+    if (this.hub.membership) return this.hub.membership.liveHubs();
+    return [{
+      hubId: this.hub.hubId, pid: process.pid,
+      load: { topics: this.hub.topics.size, msgRate: 0, connections: this.hub.connectionCount, lagMs: 0 },
+    }];
+  }
+
+  async stats(): Promise<StatsResult> {
     const topics = await this.topics();
     const m = this.hub.metrics;
     const mem = process.memoryUsage();

@@ -17,6 +17,7 @@ import { HubMetrics } from './hub-metrics.js';
 import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
 import type { HubService, LocalTopics } from './hub-service.js';
 import { LocalPublisher } from './local-publisher.js';
+import type { Membership } from './membership.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
 import { HubQueries, type QueryableHub } from './hub-queries.js';
@@ -46,6 +47,7 @@ export class Hub implements SessionHost, QueryableHub {
   readonly clock: Clock;
   readonly startedAt: number;
   readonly durability: string;
+  readonly membership: Membership | undefined;
   readonly topics: TopicRegistry;
   readonly localTopics: LocalTopics;
   private readonly sessions = new Set<ClientSession>();
@@ -70,6 +72,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.clock = options.clock;
     this.startedAt = this.clock.now();
     this.durability = options.durability;
+    this.membership = options.membership;
     this.services = options.services ?? [];
     const { log, metadata } = this.stores;
     this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic);
@@ -90,11 +93,7 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   async start(): Promise<void> {
-    // A standalone hub owns every topic: load those with stored messages so
-    // GC finishes what the previous run left.
-    for (const b of await this.stores.log.topics()) {
-      if (b.firstSeq <= b.lastSeq) await this.topics.open(b.topic);
-    }
+    for (const name of await this.ownership.startupTopics(this.stores.log)) await this.topics.open(name);
     this.cursorTimer = setInterval(() => {
       this.subs.flush().catch((err: unknown) => this.logger.warn({ err }, 'cursor flush failed; will retry'));
     }, this.tuning.cursorFlushIntervalMs);
@@ -119,11 +118,21 @@ export class Hub implements SessionHost, QueryableHub {
     return this.sessions.size;
   }
 
+  get topicCount(): number {
+    return this.topics.size;
+  }
+
+  publishedTotal(): number {
+    return this.metrics.publishedTotal;
+  }
+
   /**
    * Graceful shutdown: refuse new publishes, let in-flight commits finish and
    * their acks go out, write cursors, then say GOODBYE to every client.
+   * `beforeGoodbye` runs once everything is durable (a cluster hub leaves the
+   * membership there, so the clients it sends away find its topics free).
    */
-  async stop(): Promise<void> {
+  async stop(beforeGoodbye?: () => Promise<void>): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.gc.stop();
@@ -131,6 +140,7 @@ export class Hub implements SessionHost, QueryableHub {
     await this.committer.drain();
     await this.subs.flush().catch((err: unknown) => this.logger.warn({ err }, 'final cursor flush failed'));
     for (const s of this.services) await s.stop();
+    if (beforeGoodbye) await beforeGoodbye();
     for (const s of this.sessions) s.goodbye('hub is shutting down');
     await this.gc.idle();
   }
@@ -288,7 +298,19 @@ export class Hub implements SessionHost, QueryableHub {
     if (r) r.catch((err: unknown) => session.sendError(f.corr, asCorralError(err)));
   }
 
+  /**
+   * This hub may no longer own anything (its cluster lease lapsed): every
+   * topic is dropped, its waiters and subscribers told, before it serves again.
+   */
+  dropAllTopics(err: CorralError): void {
+    for (const t of [...this.topics.all()]) this.unloadTopic(t, err);
+  }
+
   private unloadTopic(t: Topic, err: CorralError): void {
+    const waiters = t.pendingWaiters;
+    t.pendingRecords = [];
+    t.pendingWaiters = [];
+    for (const w of waiters) w.target.publishFailed(w.corr, err, w.bytes);
     for (const s of t.subscriptions.values()) {
       const att = s.attachment;
       if (att) {

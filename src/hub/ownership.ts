@@ -1,3 +1,4 @@
+import type { MessageLog } from '../store/message-log.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import { metaKey } from '../store/metadata-store.js';
 
@@ -15,6 +16,8 @@ export interface Ownership {
   acquire(resource: string): Promise<Owner>;
   /** The hub no longer serves the resource (unloaded, moved, fenced). */
   release(resource: string): Promise<void>;
+  /** Topics to load when the hub starts (so GC finishes what a previous run left). */
+  startupTopics(log: MessageLog): Promise<string[]>;
 }
 
 /**
@@ -41,5 +44,10 @@ export class StandaloneOwnership implements Ownership {
 
   release(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Every topic with stored messages. */
+  async startupTopics(log: MessageLog): Promise<string[]> {
+    return (await log.topics()).filter((b) => b.firstSeq <= b.lastSeq).map((b) => b.topic);
   }
 }

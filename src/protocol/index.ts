@@ -7,3 +7,4 @@ export * from './decode.js';
 export * from './frame-decoder.js';
 export * from './names.js';
 export * from './hub-url.js';
+export * from './query-results.js';

@@ -29,6 +29,13 @@ export interface PutOptions {
   expectedVersion?: number;
   /** The key lapses this many ms after the write, by the store's own clock (leases). */
   ttlMs?: number;
+  /**
+   * The key lives only as long as the store session that wrote it: when that
+   * process dies (its store connection closes), the key is absent to every
+   * reader at once, without waiting for a TTL. Cluster liveness uses it so a
+   * killed hub's topics move in well under a second.
+   */
+  ephemeral?: boolean;
 }
 
 export type PutResult =

@@ -283,5 +283,31 @@ export function runMetadataStoreConformance(backend: string, open: () => Promise
         assert.equal(okVersion(await s.put('keep|a', 'A3', { expectedVersion: 2 })), 3);
       });
     });
+
+    describe('ephemeral keys', () => {
+      it('are live while their session lasts, with versions and leases like any key', async () => {
+        const s = h.store;
+        assert.equal(okVersion(await s.put('eph|a', 'A', { expectedVersion: 0, ephemeral: true, ttlMs: 60_000 })), 1);
+        assert.equal(okVersion(await s.put('eph|a', 'A2', { expectedVersion: 1, ephemeral: true, ttlMs: 60_000 })), 2);
+        assert.equal((await s.get('eph|a'))?.value, 'A2');
+        assert.deepEqual((await s.list('eph|')).map((e) => e.key), ['eph|a']);
+      });
+
+      it('vanish when the session that wrote them ends; other keys stay', async () => {
+        await h.store.put('eph|gone', 'x', { ephemeral: true });
+        await h.store.put('eph|kept', 'y');
+        const s = await h.reopen();
+        assert.equal(await s.get('eph|gone'), undefined);
+        assert.deepEqual((await s.list('eph|')).map((e) => e.key), ['eph|kept']);
+        assert.equal(okVersion(await s.put('eph|gone', 'z', { expectedVersion: 0, ephemeral: true })) >= 1, true);
+      });
+
+      it('become ordinary keys when written again without the flag', async () => {
+        await h.store.put('eph|p', 'x', { ephemeral: true });
+        await h.store.put('eph|p', 'y');
+        const s = await h.reopen();
+        assert.equal((await s.get('eph|p'))?.value, 'y');
+      });
+    });
   });
 }

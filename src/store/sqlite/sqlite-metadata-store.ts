@@ -36,11 +36,14 @@ export class SqliteMetadataStore implements MetadataStore {
     const h = db.handle;
     const select = h.prepare<[string], MetadataRow>('SELECT key, value, version, expires_at FROM metadata WHERE key = ?');
     // Version 1 for a new key, otherwise the stored version + 1, lapsed or not.
-    const write = h.prepare<[string, string, number | null], { version: number }>(
-      `INSERT INTO metadata (key, value, version, expires_at) VALUES (?, ?, 1, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = metadata.version + 1, expires_at = excluded.expires_at
+    const write = h.prepare<[string, string, number | null, number], { version: number }>(
+      `INSERT INTO metadata (key, value, version, expires_at, ephemeral) VALUES (?, ?, 1, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = metadata.version + 1,
+         expires_at = excluded.expires_at, ephemeral = excluded.ephemeral
        RETURNING version`,
     );
+    // The previous process's session is over: its ephemeral keys go with it.
+    h.prepare('DELETE FROM metadata WHERE ephemeral = 1').run();
     const remove = h.prepare<[string]>('DELETE FROM metadata WHERE key = ?');
 
     this.#put = h.transaction((key: string, value: string, opts: PutOptions): PutResult => {
@@ -51,11 +54,11 @@ export class SqliteMetadataStore implements MetadataStore {
         const matches = opts.expectedVersion === 0 ? !live : live && row.version === opts.expectedVersion;
         if (!matches) return { ok: false, current: live ? toEntry(row) : undefined };
       }
-      const written = write.get(key, value, opts.ttlMs === undefined ? null : now + opts.ttlMs);
+      const written = write.get(key, value, opts.ttlMs === undefined ? null : now + opts.ttlMs, opts.ephemeral ? 1 : 0);
       return { ok: true, version: written!.version };
     });
     this.#putMany = h.transaction((entries: ReadonlyArray<{ key: string; value: string }>): void => {
-      for (const e of entries) write.get(e.key, e.value, null);
+      for (const e of entries) write.get(e.key, e.value, null, 0);
     });
     this.#delete = h.transaction((key: string, expectedVersion: number | undefined): boolean => {
       const row = select.get(key);

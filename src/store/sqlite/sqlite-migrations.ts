@@ -73,6 +73,15 @@ CREATE TABLE producers (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- Ephemeral keys live as long as the store session that wrote them; one
+-- process holds an SQLite file, so the rows left by an earlier process are
+-- removed when the store opens.
+ALTER TABLE metadata ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

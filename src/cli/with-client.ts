@@ -1,0 +1,38 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { connect, type Client } from '../client/index.js';
+import { parseHubUrl } from '../protocol/hub-url.js';
+import { isCorralError } from '../protocol/corral-error.js';
+
+export const DEFAULT_URL = 'corral://127.0.0.1:7400';
+
+/** Options every client command takes. */
+export interface ClientCommandOptions {
+  url: string;
+  token?: string;
+}
+
+function hubUrl(v: string): string {
+  try {
+    parseHubUrl(v);
+  } catch (err) {
+    throw new InvalidArgumentError(isCorralError(err) ? err.message : String(err));
+  }
+  return v;
+}
+
+/** Adds --url and --token (or CORRAL_URL, CORRAL_TOKEN) to a client command. */
+export function addClientOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--url <url>', 'hub address: corral://host:port[,host:port...]').env('CORRAL_URL').default(DEFAULT_URL).argParser(hubUrl))
+    .addOption(new Option('--token <token>', 'token the hub requires').env('CORRAL_TOKEN'));
+}
+
+/** Connects, runs `fn`, and closes the client however `fn` ends. */
+export async function withClient<T>(name: string, opts: ClientCommandOptions, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(opts.url, { token: opts.token, name: `corral-cli/${name}` });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}

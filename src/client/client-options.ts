@@ -1,0 +1,48 @@
+import type { Transport } from './transport.js';
+
+export interface ReconnectOptions {
+  /** Delay before the first reconnect attempt (default 100 ms); it doubles per attempt, with jitter. */
+  initialDelayMs?: number;
+  /** Longest delay between attempts (default 5 s). */
+  maxDelayMs?: number;
+  /** Attempts before the client gives up and fails everything with CONNECTION_CLOSED (default Infinity). */
+  maxAttempts?: number;
+}
+
+export interface ConnectOptions {
+  /** Shared secret sent in HELLO [P-1.2]. */
+  token?: string;
+  /** Client name in HELLO, for the hub's logs and statistics. */
+  name?: string;
+  /** A request not answered within this time rejects with TIMEOUT (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Time to connect and complete the handshake with one hub (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Idle time after which a PING checks the hub is alive (default 30 s) [P-1.6]. */
+  pingIntervalMs?: number;
+  reconnect?: ReconnectOptions;
+  /** How to open a byte stream to a hub (default: TCP). */
+  transport?: Transport;
+}
+
+export interface PublishOptions {
+  /** Stored and delivered with the message [P-4.1]. */
+  key?: Uint8Array | string;
+}
+
+/** Where a new subscription starts [P-5.2]: the oldest stored message, the next one published, or a seq. */
+export type StartFrom = 'earliest' | 'latest' | number;
+
+export interface SubscribeOptions {
+  /** Only used when the subscription is created (default 'latest'). */
+  from?: StartFrom;
+  /** Most messages in flight to this subscriber and buffered unread (default 1000) [P-5.3]. */
+  credit?: number;
+}
+
+export interface RetentionOptions {
+  /** Keep at least this many newest messages, acknowledged or not; 0 = no count rule [P-6.2]. */
+  retainCount?: number;
+  /** Keep messages younger than this many ms; 0 = no age rule. */
+  retainMs?: number;
+}

@@ -1,0 +1,356 @@
+import type { Duplex } from 'node:stream';
+import { CorralError } from '../protocol/corral-error.js';
+import { encodeFrame } from '../protocol/encode.js';
+import { errorCodeFromWire } from '../protocol/error-codes.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameType } from '../protocol/frame-type.js';
+import {
+  PROTOCOL_VERSION, type DeliverFrame, type ErrorFrame, type Frame, type OkFrame, type PublishAckFrame, type RedirectFrame,
+  type ResultFrame, type SubscribedFrame, type WelcomeFrame,
+} from '../protocol/frames.js';
+import { formatHostPort, type HubAddress } from '../protocol/hub-url.js';
+import type { Transport } from './transport.js';
+
+/** Frames that answer a request successfully [P-1.5]. */
+export type ReplyFrame = PublishAckFrame | SubscribedFrame | OkFrame | ResultFrame;
+
+/** A request as a connection sees it: encodable under whatever corr the connection assigns. */
+export interface OutgoingRequest {
+  corr: number;
+  encode(corr: number): Buffer;
+}
+
+/** Writes frames that are not requests (ACK, CREDIT) into the connection's next coalesced write. */
+export interface ControlWriter {
+  writeControl(channel: ControlChannel): void;
+}
+
+/** The part of a connection an attached subscription uses. */
+export interface ControlChannel {
+  readonly isOpen: boolean;
+  write(buf: Buffer): void;
+  queueControl(w: ControlWriter): void;
+}
+
+/** Where a connection reports what arrives; the client decides what it means. */
+export interface ConnectionOwner<R extends OutgoingRequest> {
+  reply(conn: HubConnection<R>, req: R, frame: ReplyFrame): void;
+  /** ERROR with the request's corr. */
+  refused(conn: HubConnection<R>, req: R, err: CorralError): void;
+  redirected(conn: HubConnection<R>, req: R, frame: RedirectFrame): void;
+  delivered(conn: HubConnection<R>, frame: DeliverFrame): void;
+  /** ERROR with a subId: that attachment ended [P-5.9]. */
+  attachmentEnded(conn: HubConnection<R>, subId: number, err: CorralError): void;
+  /** An ERROR that answers no request and ends no attachment, or a frame the client cannot use. */
+  unsolicited(conn: HubConnection<R>, err: CorralError): void;
+  /** The open connection closed; `inFlight` are the requests still unanswered, in the order they were sent. */
+  closed(conn: HubConnection<R>, err: CorralError, inFlight: R[]): void;
+}
+
+export interface ConnectionSettings {
+  transport: Transport;
+  token: string;
+  name: string;
+  connectTimeoutMs: number;
+  /** Idle time after which a PING checks the hub is alive; a second silent interval closes the connection. */
+  pingIntervalMs: number;
+}
+
+/** Hub frames are bounded by the hub's own limit; this only stops a garbage length prefix from buffering without end. */
+const MAX_INBOUND_FRAME_BYTES = 64 * 1024 * 1024;
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * One socket to one hub: handshake [P-1.2], framing [P-2.1], the corr → request
+ * map [P-1.5], keepalive [P-1.6] and write coalescing (every frame queued in
+ * one event-loop turn leaves in a single socket write).
+ */
+export class HubConnection<R extends OutgoingRequest> implements ControlChannel {
+  readonly key: string;
+  welcome: WelcomeFrame | undefined;
+  private state: 'new' | 'handshake' | 'open' | 'closing' | 'closed' = 'new';
+  private socket: Duplex | undefined;
+  private readonly decoder: FrameDecoder;
+  private readonly pending = new Map<number, R>();
+  private nextCorr = 1;
+  private corrWrapped = false;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private control: ControlWriter[] = [];
+  private flushQueued = false;
+  private waitingDrain = false;
+  private received = false;
+  private pingSent = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closeError: CorralError | undefined;
+  private handshake: { resolve: (w: WelcomeFrame) => void; reject: (err: CorralError) => void } | undefined;
+  private readonly closeWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly address: HubAddress,
+    private readonly settings: ConnectionSettings,
+    private readonly owner: ConnectionOwner<R>,
+  ) {
+    this.key = formatHostPort(address);
+    this.decoder = new FrameDecoder({
+      frame: (f) => this.frame(f),
+      badFrame: (err) => this.owner.unsolicited(this, err),
+      fatal: (err) => this.destroy(err),
+    }, MAX_INBOUND_FRAME_BYTES);
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Connects and completes the handshake; rejects with the hub's ERROR (UNAUTHORIZED, …) or CONNECTION_CLOSED. */
+  open(): Promise<WelcomeFrame> {
+    if (this.state !== 'new') return Promise.reject(new Error('HubConnection.open() called twice'));
+    this.state = 'handshake';
+    return new Promise((resolve, reject) => {
+      this.handshake = { resolve, reject };
+      const socket = this.settings.transport(this.address);
+      this.socket = socket;
+      socket.on('data', (chunk: Buffer) => {
+        this.received = true;
+        this.decoder.push(chunk);
+      });
+      socket.on('drain', () => {
+        this.waitingDrain = false;
+        this.flush();
+      });
+      socket.on('error', (err: Error) => {
+        this.closeError ??= new CorralError('CONNECTION_CLOSED', `connection to hub ${this.key} failed: ${err.message}`, { cause: err });
+      });
+      socket.on('close', () => this.teardown());
+      socket.write(encodeFrame({
+        type: FrameType.HELLO, version: PROTOCOL_VERSION, token: this.settings.token, client: this.settings.name, features: [],
+      }));
+      this.timer = setTimeout(() => {
+        this.destroy(new CorralError('TIMEOUT', `hub ${this.key} did not complete the handshake within ${this.settings.connectTimeoutMs} ms`));
+      }, this.settings.connectTimeoutMs);
+    });
+  }
+
+  /** Sends a request under a fresh corr. */
+  send(req: R): void {
+    const corr = this.allocCorr();
+    req.corr = corr;
+    this.pending.set(corr, req);
+    this.write(req.encode(corr));
+  }
+
+  /** Drops a request the client gave up on (timeout); a late reply is then ignored. */
+  forget(req: R): void {
+    if (this.pending.get(req.corr) === req) this.pending.delete(req.corr);
+  }
+
+  /** Requests in flight here that match. */
+  countInFlight(match: (req: R) => boolean): number {
+    let n = 0;
+    for (const r of this.pending.values()) if (match(r)) n++;
+    return n;
+  }
+
+  /** Queues a frame for this turn's write. */
+  write(buf: Buffer): void {
+    this.out.push(buf);
+    this.outBytes += buf.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Asks `w` to add its control frames to this turn's write. */
+  queueControl(w: ControlWriter): void {
+    this.control.push(w);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    if (this.state !== 'open') {
+      this.flushQueued = false;
+      return;
+    }
+    if (this.control.length > 0) {
+      const control = this.control;
+      this.control = [];
+      for (const w of control) w.writeControl(this);
+    }
+    this.flushQueued = false;
+    if (this.waitingDrain || this.out.length === 0) return;
+    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    if (!this.socket!.write(chunk)) this.waitingDrain = true;
+  };
+
+  /** Drops frames queued and not yet written: their requests were settled without them (the client is closing). */
+  discardQueued(): void {
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  /** GOODBYE, then close after what is queued has been written [P-1.6]. */
+  close(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    if (this.state === 'closing') return done;
+    this.closeError ??= new CorralError('CLIENT_CLOSED', 'the client closed the connection');
+    const socket = this.socket;
+    if (socket === undefined) {
+      this.teardown();
+      return done;
+    }
+    if (this.state === 'open') {
+      // The last write: what is queued (acks), then GOODBYE; the stream buffers past a full kernel buffer.
+      this.waitingDrain = false;
+      this.flush();
+      this.state = 'closing';
+      socket.end(encodeFrame({ type: FrameType.GOODBYE, code: 0, reason: 'client closing' }));
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    } else {
+      this.state = 'closing';
+      socket.destroy();
+    }
+    return done;
+  }
+
+  /** Closes at once; the owner learns of it through `closed`. */
+  destroy(err: CorralError): void {
+    this.closeError ??= err;
+    this.socket?.destroy();
+  }
+
+  private allocCorr(): number {
+    for (;;) {
+      const corr = this.nextCorr;
+      // [P-1.5] corr is a non-zero u32; after wrapping, skip ids still in use.
+      if (corr === 0xffffffff) {
+        this.nextCorr = 1;
+        this.corrWrapped = true;
+      } else {
+        this.nextCorr = corr + 1;
+      }
+      if (!this.corrWrapped || !this.pending.has(corr)) return corr;
+    }
+  }
+
+  private take(corr: number): R | undefined {
+    const req = this.pending.get(corr);
+    if (req !== undefined) this.pending.delete(corr);
+    return req;
+  }
+
+  private frame(f: Frame): void {
+    if ('service' in f) {
+      this.owner.unsolicited(this, new CorralError('UNKNOWN_FRAME_TYPE', `unexpected ${f.service} frame 0x${f.type.toString(16)}`));
+      return;
+    }
+    if (this.state === 'handshake' && f.type !== FrameType.WELCOME && f.type !== FrameType.ERROR && f.type !== FrameType.GOODBYE) {
+      this.destroy(new CorralError('BAD_FRAME', `hub ${this.key} sent frame 0x${f.type.toString(16)} before WELCOME`));
+      return;
+    }
+    switch (f.type) {
+      case FrameType.PUBLISH_ACK:
+      case FrameType.SUBSCRIBED:
+      case FrameType.OK:
+      case FrameType.RESULT: {
+        const req = this.take(f.corr);
+        // No request: a late reply to one the client gave up on.
+        if (req !== undefined) this.owner.reply(this, req, f);
+        return;
+      }
+      case FrameType.DELIVER:
+        this.owner.delivered(this, f);
+        return;
+      case FrameType.ERROR:
+        this.onError(f);
+        return;
+      case FrameType.REDIRECT: {
+        const req = this.take(f.corr);
+        if (req !== undefined) this.owner.redirected(this, req, f);
+        return;
+      }
+      case FrameType.WELCOME:
+        this.onWelcome(f);
+        return;
+      case FrameType.GOODBYE:
+        // [P-1.6] the hub closes next; what is still unanswered is resent after reconnecting.
+        this.closeError ??= new CorralError(f.code === 0 ? 'CONNECTION_CLOSED' : errorCodeFromWire(f.code), `hub ${this.key} said goodbye: ${f.reason}`);
+        return;
+      case FrameType.PONG:
+        return;
+      default:
+        this.owner.unsolicited(this, new CorralError('BAD_FRAME', `hub ${this.key} sent frame 0x${f.type.toString(16)}, which only clients send`));
+    }
+  }
+
+  private onWelcome(f: WelcomeFrame): void {
+    const hs = this.handshake;
+    if (!hs) {
+      this.owner.unsolicited(this, new CorralError('BAD_FRAME', `hub ${this.key} sent a second WELCOME`));
+      return;
+    }
+    this.handshake = undefined;
+    clearTimeout(this.timer);
+    this.welcome = f;
+    this.state = 'open';
+    this.timer = setInterval(() => this.keepalive(), this.settings.pingIntervalMs);
+    this.timer.unref();
+    hs.resolve(f);
+  }
+
+  private onError(f: ErrorFrame): void {
+    const err = new CorralError(errorCodeFromWire(f.code), f.message);
+    if (this.handshake) {
+      // [P-1.2] UNAUTHORIZED, UNSUPPORTED_VERSION: the hub closes; open() rejects with this error.
+      this.destroy(err);
+      return;
+    }
+    if (f.corr !== 0) {
+      const req = this.take(f.corr);
+      if (req !== undefined) this.owner.refused(this, req, err);
+      return;
+    }
+    if (f.subId !== 0) this.owner.attachmentEnded(this, f.subId, err);
+    else this.owner.unsolicited(this, err);
+  }
+
+  private keepalive(): void {
+    if (this.received) {
+      this.received = false;
+      this.pingSent = false;
+    } else if (this.pingSent) {
+      this.destroy(new CorralError('TIMEOUT', `hub ${this.key} did not answer PING within ${this.settings.pingIntervalMs} ms`));
+    } else {
+      this.pingSent = true;
+      this.write(encodeFrame({ type: FrameType.PING, id: 1 }));
+    }
+  }
+
+  private teardown(): void {
+    const wasOpen = this.state === 'open' || this.state === 'closing';
+    this.state = 'closed';
+    this.decoder.stop();
+    clearTimeout(this.timer);
+    clearInterval(this.timer);
+    this.out = [];
+    this.outBytes = 0;
+    this.control = [];
+    const err = this.closeError ?? new CorralError('CONNECTION_CLOSED', `connection to hub ${this.key} closed`);
+    const hs = this.handshake;
+    this.handshake = undefined;
+    if (hs) hs.reject(err);
+    if (wasOpen) {
+      const inFlight = [...this.pending.values()];
+      this.pending.clear();
+      this.owner.closed(this, err, inFlight);
+    }
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,11 @@
+export { Client, connect, type ClientEvents } from './client.js';
+export type {
+  ConnectOptions, PublishOptions, ReconnectOptions, RetentionOptions, StartFrom, SubscribeOptions,
+} from './client-options.js';
+export type { PublishResult } from './publish-request.js';
+export type { HubInfo, HubsResult, StatsResult, TopicInfo, TopicsResult } from '../protocol/query-results.js';
+export { Subscription } from './subscription.js';
+export { Message } from './message.js';
+export { tcpTransport, type Transport } from './transport.js';
+export { CorralError, isCorralError } from '../protocol/corral-error.js';
+export { ERROR_CODES, type ErrorCode } from '../protocol/error-codes.js';

@@ -1,0 +1,49 @@
+import { CorralError } from '../protocol/corral-error.js';
+import { encodePublish } from '../protocol/encode.js';
+import { FrameType } from '../protocol/frame-type.js';
+import type { HubConnection, ReplyFrame } from './hub-connection.js';
+import { Request } from './request.js';
+
+export interface PublishResult {
+  /** The message's sequence number in its topic; for a duplicate the original's, or 0 when no longer known [P-4.4]. */
+  seq: number;
+  /** The hub had already stored this publish (a retry after a lost connection). */
+  duplicate: boolean;
+}
+
+/** PUBLISH → PUBLISH_ACK [P-4.1]. Keeps its bytes until acknowledged so it can be resent. */
+export class PublishRequest extends Request {
+  resolve!: (r: PublishResult) => void;
+  reject!: (err: CorralError) => void;
+
+  constructor(
+    private readonly topicName: string,
+    deadline: number,
+    private readonly payload: Uint8Array,
+    private readonly key: Uint8Array | undefined,
+    private readonly producerId: string,
+    /**
+     * [P-4.4] kept on every resend whose outcome is unknown, so the hub stores
+     * the message once; the RequestQueue renumbers it only while it cannot have been stored.
+     */
+    public producerSeq: number,
+  ) {
+    super(topicName, deadline);
+  }
+
+  encode(corr: number): Buffer {
+    return encodePublish(corr, this.topicName, this.payload, this.key, this.producerId, this.producerSeq);
+  }
+
+  complete(f: ReplyFrame, conn: HubConnection<Request>): void {
+    if (f.type !== FrameType.PUBLISH_ACK) {
+      this.reject(new CorralError('BAD_FRAME', `hub ${conn.key} answered PUBLISH with frame 0x${f.type.toString(16)}`));
+      return;
+    }
+    this.resolve({ seq: f.seq, duplicate: f.duplicate });
+  }
+
+  fail(err: CorralError): void {
+    this.reject(err);
+  }
+}

@@ -1,0 +1,114 @@
+import { CorralError } from '../protocol/corral-error.js';
+import { formatHostPort, type HubAddress } from '../protocol/hub-url.js';
+import { HubConnection, type ConnectionOwner, type ConnectionSettings, type ControlChannel } from './hub-connection.js';
+import type { Request } from './request.js';
+
+type Conn = HubConnection<Request>;
+
+interface Route {
+  key: string;
+  address: HubAddress;
+  epoch: number;
+}
+
+/**
+ * The client's hub connections: the bootstrap hub ("primary", for every
+ * topic not redirected elsewhere) and the owners REDIRECTs named, one
+ * connection per address [P-6.1].
+ */
+export class TopicRouter {
+  primary: Conn | undefined;
+  /** The smallest payload limit of the hubs connected so far [P-1.7]. */
+  maxPayloadBytes = Infinity;
+  closed = false;
+  private readonly pool = new Map<string, Conn>();
+  private readonly opening = new Map<string, Promise<Conn>>();
+  private readonly routes = new Map<string, Route>();
+
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly owner: ConnectionOwner<Request>,
+    /** A connection to a redirect target opened or failed: waiting requests can move. */
+    private readonly routesChanged: () => void,
+  ) {}
+
+  /** The open connection for a topic: its owner's after a redirect, else the primary. */
+  connectionFor(topic: string | undefined): Conn | undefined {
+    if (topic !== undefined) {
+      const route = this.routes.get(topic);
+      if (route !== undefined) {
+        const conn = this.pool.get(route.key);
+        if (conn?.isOpen) return conn;
+        if (conn === undefined && !this.opening.has(route.key)) this.openRoute(route);
+        return undefined;
+      }
+    }
+    return this.primary?.isOpen ? this.primary : undefined;
+  }
+
+  /** Opens (or reuses) the connection to an address; resolves after the handshake. */
+  connectTo(address: HubAddress): Promise<Conn> {
+    const key = formatHostPort(address);
+    const existing = this.pool.get(key);
+    if (existing?.isOpen) return Promise.resolve(existing);
+    let opening = this.opening.get(key);
+    if (opening === undefined) {
+      const conn: Conn = new HubConnection(address, this.settings, this.owner);
+      opening = conn.open().then((welcome) => {
+        this.opening.delete(key);
+        if (this.closed) {
+          void conn.close();
+          throw new CorralError('CLIENT_CLOSED', 'the client was closed');
+        }
+        this.pool.set(key, conn);
+        this.maxPayloadBytes = Math.min(this.maxPayloadBytes, welcome.maxPayloadBytes);
+        return conn;
+      }, (err: unknown) => {
+        this.opening.delete(key);
+        throw err;
+      });
+      this.opening.set(key, opening);
+    }
+    return opening;
+  }
+
+  /** [P-6.1] the owner of `topic` is at `address`; of two redirects the higher epoch is the newer. */
+  redirect(topic: string, address: HubAddress, epoch: number): void {
+    const route = this.routes.get(topic);
+    if (route === undefined || epoch >= route.epoch) this.routes.set(topic, { key: formatHostPort(address), address, epoch });
+  }
+
+  /** The owner is unknown again (NOT_OWNER): the next request asks the primary. */
+  forget(topic: string): void {
+    this.routes.delete(topic);
+  }
+
+  /** A connection closed: topics routed to it go back to the primary until redirected again. */
+  dropConnection(conn: Conn): void {
+    if (this.pool.get(conn.key) === conn) this.pool.delete(conn.key);
+    this.dropRoutesTo(conn.key);
+    if (this.primary === conn) this.primary = undefined;
+  }
+
+  /** The open connection behind a subscription's channel. */
+  find(channel: ControlChannel | undefined): Conn | undefined {
+    for (const c of this.pool.values()) if (c === channel) return c;
+    return undefined;
+  }
+
+  connections(): Conn[] {
+    return [...this.pool.values()];
+  }
+
+  private openRoute(route: Route): void {
+    this.connectTo(route.address).then(() => this.routesChanged(), () => {
+      // Unreachable owner: ask the primary again; the redirect bound ends a loop.
+      this.dropRoutesTo(route.key);
+      this.routesChanged();
+    });
+  }
+
+  private dropRoutesTo(key: string): void {
+    for (const [topic, r] of this.routes) if (r.key === key) this.routes.delete(topic);
+  }
+}

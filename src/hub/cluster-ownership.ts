@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CorralError } from '../protocol/corral-error.js';
+import { metaKey, type MetadataStore } from '../store/metadata-store.js';
+import { loadScore, type HubRecord } from './hub-record.js';
+import type { Membership } from './membership.js';
+import type { Owner, Ownership } from './ownership.js';
+
+interface OwnerRecord {
+  hubId: string;
+  epoch: number;
+}
+
+export function ownerKey(resource: string): string {
+  return metaKey('owner', resource);
+}
+
+const MAX_RACES = 8;
+
+/**
+ * Ownership in a cluster (seed 002, the message processor's request flow):
+ * the owner record of a resource names a hub and a fencing epoch. A live
+ * owner is served (here) or redirected to (elsewhere); a resource without a
+ * live owner gets the least-loaded live hub, recorded with compare-and-set so
+ * that hubs racing for it agree on one, under a higher epoch that fences the
+ * previous owner out of the log.
+ */
+export class ClusterOwnership implements Ownership {
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly membership: Membership,
+    private readonly logger: Logger,
+  ) {}
+
+  async acquire(resource: string): Promise<Owner> {
+    const key = ownerKey(resource);
+    for (let race = 0; race < MAX_RACES; race++) {
+      const [cur, live] = await Promise.all([this.metadata.get(key), this.membership.liveHubs()]);
+      const rec = cur ? (JSON.parse(cur.value) as OwnerRecord) : undefined;
+      if (rec) {
+        const owner = live.find((h) => h.hubId === rec.hubId);
+        if (owner) return this.answer(owner, rec.epoch);
+      }
+      const target = pickOwner(resource, live);
+      if (!target) throw new CorralError('NOT_OWNER', 'no live hub in the cluster');
+      const epoch = (rec?.epoch ?? 0) + 1;
+      const res = await this.metadata.put(key, JSON.stringify({ hubId: target.hubId, epoch } satisfies OwnerRecord), { expectedVersion: cur?.version ?? 0 });
+      if (res.ok) {
+        this.logger.info({ resource, owner: target.hubId, epoch, previous: rec?.hubId }, 'owner assigned');
+        return this.answer(target, epoch);
+      }
+    }
+    throw new CorralError('NOT_OWNER', `ownership of ${resource} kept changing; retry`);
+  }
+
+  /** Ownership stays recorded: another hub takes the resource over once this hub is gone. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A cluster hub loads topics on demand only. */
+  startupTopics(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  private answer(owner: HubRecord, epoch: number): Owner {
+    return owner.hubId === this.membership.hubId
+      ? { kind: 'local', epoch }
+      : { kind: 'remote', hubId: owner.hubId, address: owner.address, epoch };
+  }
+}
+
+/**
+ * The least-loaded hub, spreading a burst of new resources over all hubs whose
+ * load is close to the minimum (rendezvous hashing), since reported loads only
+ * refresh once per lease renewal.
+ */
+export function pickOwner(resource: string, hubs: readonly HubRecord[]): HubRecord | undefined {
+  if (hubs.length === 0) return undefined;
+  const min = Math.min(...hubs.map((h) => loadScore(h.load)));
+  const slack = Math.max(2, min * 0.1);
+  let best: HubRecord | undefined;
+  let bestRank = '';
+  for (const h of hubs) {
+    if (loadScore(h.load) > min + slack) continue;
+    const rank = createHash('sha1').update(resource).update('\0').update(h.hubId).digest('hex');
+    if (rank > bestRank) {
+      best = h;
+      bestRank = rank;
+    }
+  }
+  return best;
+}

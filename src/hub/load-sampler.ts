@@ -1,0 +1,48 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { HubLoad } from './hub-record.js';
+
+export interface LoadSource {
+  readonly topicCount: number;
+  readonly connectionCount: number;
+  /** Messages published since start. */
+  publishedTotal(): number;
+}
+
+const RESOLUTION_MS = 20;
+
+/** Samples the hub's load for its cluster record: topics, message rate, connections, event-loop delay. */
+export class LoadSampler {
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private lastTotal = 0;
+  private lastAt = performance.now();
+  private rate = 0;
+
+  constructor(private readonly source: LoadSource) {
+    this.delay.enable();
+  }
+
+  sample(): HubLoad {
+    const now = performance.now();
+    const total = this.source.publishedTotal();
+    const elapsed = (now - this.lastAt) / 1000;
+    if (elapsed > 0.2) {
+      // Smooth, so one burst does not make a hub look idle or swamped.
+      this.rate = 0.5 * this.rate + 0.5 * ((total - this.lastTotal) / elapsed);
+      this.lastTotal = total;
+      this.lastAt = now;
+    }
+    // The sampling timer's own period is part of every reading.
+    const lagMs = Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS);
+    this.delay.reset();
+    return {
+      topics: this.source.topicCount,
+      msgRate: Math.round(this.rate),
+      connections: this.source.connectionCount,
+      lagMs: Math.round(lagMs * 10) / 10,
+    };
+  }
+
+  stop(): void {
+    this.delay.disable();
+  }
+}

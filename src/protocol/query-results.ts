@@ -1,0 +1,67 @@
+/**
+ * The JSON answers of QUERY [P-7.1], shared by the hub that builds them and
+ * the client that reads them. Later hubs may add members.
+ */
+export interface SubscriptionInfo {
+  name: string;
+  ackedSeq: number;
+  backlog: number;
+  attached: boolean;
+}
+
+export interface TopicInfo {
+  topic: string;
+  firstSeq: number;
+  lastSeq: number;
+  /** Messages stored (seqs are contiguous, trimming removes a prefix). */
+  stored: number;
+  retainCount: number;
+  retainMs: number;
+  /** Hub id of the owner (cluster: from its owner record; may be a dead hub until taken over). */
+  owner?: string | undefined;
+  subscriptions: SubscriptionInfo[];
+}
+
+/** QUERY "topics". */
+export interface TopicsResult {
+  topics: TopicInfo[];
+}
+
+/** QUERY "stats". */
+export interface StatsResult {
+  hubId: string;
+  version: string;
+  uptimeMs: number;
+  durability: string;
+  connections: number;
+  topics: number;
+  subscriptions: number;
+  storedMessages: number;
+  publishes: number;
+  deliveries: number;
+  acks: number;
+  memory: { rss: number; heapUsed: number };
+  [member: string]: unknown;
+}
+
+export interface HubLoadInfo {
+  topics: number;
+  msgRate: number;
+  connections: number;
+  lagMs: number;
+}
+
+export interface HubInfo {
+  hubId: string;
+  pid: number;
+  load: HubLoadInfo;
+  /** host:port clients are redirected to (cluster). */
+  address?: string;
+  httpAddress?: string;
+  startedAt?: number;
+}
+
+/** QUERY "hubs". */
+export interface HubsResult {
+  hubs: HubInfo[];
+}

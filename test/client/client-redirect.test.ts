@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { connect, isCorralError, tcpTransport, type CorralError } from '../../src/client/index.js';
+import { encodeFrame } from '../../src/protocol/encode.js';
+import { ERROR_CODES, type ErrorCode } from '../../src/protocol/error-codes.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { FrameType } from '../../src/protocol/frame-type.js';
+import { PROTOCOL_VERSION, type Frame, type PublishFrame } from '../../src/protocol/frames.js';
+import { eventually } from '../support/eventually.js';
+
+/**
+ * A protocol peer that completes the handshake and answers every later
+ * frame with what `answer` returns. It plays the cluster behaviours a
+ * standalone hub never shows (REDIRECT, NOT_OWNER, silence) over a real socket.
+ */
+class ScriptedHub {
+  readonly received: Frame[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  /** `connection` counts the hub's connections from 1; `socket` lets a script drop one. */
+  static async start(answer: (f: Frame, hub: ScriptedHub, connection: number, socket: Socket) => Frame[]): Promise<ScriptedHub> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const hub = new ScriptedHub(server, port);
+    let connections = 0;
+    server.on('connection', (socket) => {
+      const connection = ++connections;
+      hub.sockets.add(socket);
+      socket.on('close', () => hub.sockets.delete(socket));
+      socket.on('error', () => undefined);
+      const decoder = new FrameDecoder({
+        frame: (f) => {
+          if (!('service' in f) && f.type === FrameType.HELLO) {
+            socket.write(encodeFrame({
+              type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: `scripted-${port}`,
+              maxFrameBytes: 1024 * 1024, maxPayloadBytes: 1000, maxSubscriptions: 10, features: [],
+            }));
+            return;
+          }
+          hub.received.push(f);
+          for (const reply of answer(f, hub, connection, socket)) socket.write(encodeFrame(reply));
+        },
+        badFrame: (err) => { throw err; },
+        fatal: (err) => { throw err; },
+      }, 1024 * 1024);
+      socket.on('data', (d: Buffer) => decoder.push(d));
+    });
+    return hub;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get url(): string {
+    return `corral://${this.address}`;
+  }
+
+  publishes(): PublishFrame[] {
+    return this.received.filter((f): f is PublishFrame => !('service' in f) && f.type === FrameType.PUBLISH);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function ack(f: PublishFrame, seq: number): Frame {
+  return { type: FrameType.PUBLISH_ACK, corr: f.corr, seq, duplicate: false };
+}
+
+function error(corr: number, code: ErrorCode): Frame {
+  return { type: FrameType.ERROR, corr, subId: 0, code: ERROR_CODES[code].wire, message: `scripted ${code}` };
+}
+
+function isPublish(f: Frame): f is PublishFrame {
+  return !('service' in f) && f.type === FrameType.PUBLISH;
+}
+
+describe('client routing: redirects, retries, timeouts, keepalive', () => {
+  const hubs: ScriptedHub[] = [];
+  after(async () => { await Promise.all(hubs.map((h) => h.stop())); });
+
+  it('stops following a redirect to the same hub after 5 redirects with REDIRECT_LIMIT [P-6.1]', async () => {
+    const loop = await ScriptedHub.start((f, self) => (isPublish(f)
+      ? [{ type: FrameType.REDIRECT, corr: f.corr, topic: f.topic, hubId: 'me', address: self.address, epoch: 1 }]
+      : []));
+    hubs.push(loop);
+    const client = await connect(loop.url);
+    try {
+      await assert.rejects(client.publish('t', 'x'), (err) => isCorralError(err, 'REDIRECT_LIMIT'));
+      assert.equal(loop.publishes().length, 6, 'the first try and 5 redirects');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('follows a redirect to the owner and keeps sending that topic there', async () => {
+    let seq = 0;
+    const owner = await ScriptedHub.start((f) => (isPublish(f) ? [ack(f, ++seq)] : []));
+    const bootstrap = await ScriptedHub.start((f) => {
+      if (!isPublish(f)) return [];
+      if (f.topic === 'moved') return [{ type: FrameType.REDIRECT, corr: f.corr, topic: f.topic, hubId: 'owner', address: owner.address, epoch: 3 }];
+      return [ack(f, 100)];
+    });
+    hubs.push(owner, bootstrap);
+    const opened: string[] = [];
+    const client = await connect(bootstrap.url, {
+      transport: (address) => {
+        opened.push(`${address.host}:${address.port}`);
+        return tcpTransport(address);
+      },
+    });
+    try {
+      const results = await Promise.all([client.publish('moved', 'a'), client.publish('moved', 'b')]);
+      assert.deepEqual(results.map((r) => r.seq), [1, 2]);
+      assert.deepEqual((await client.publish('moved', 'c')).seq, 3);
+      assert.deepEqual((await client.publish('stays', 'd')).seq, 100);
+      assert.deepEqual(owner.publishes().map((p) => p.payload.toString()), ['a', 'b', 'c'], 'the owner got the topic in order');
+      assert.deepEqual(bootstrap.publishes().map((p) => p.payload.toString()), ['a', 'b', 'd'], 'after the redirect the bootstrap hub no longer sees the topic');
+      const [a, b, c] = owner.publishes();
+      assert.ok(a!.producerSeq < b!.producerSeq && b!.producerSeq < c!.producerSeq, 'producer sequences increase per topic [P-4.4]');
+      assert.deepEqual(opened, [bootstrap.address, owner.address], 'one connection per hub, through the transport seam');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('resends a publish refused with a retryable code, with the same producer id and sequence [P-4.4]', async () => {
+    let refused = 0;
+    const flaky = await ScriptedHub.start((f) => {
+      if (!isPublish(f)) return [];
+      return refused++ < 2 ? [error(f.corr, 'STORE_UNAVAILABLE')] : [ack(f, 7)];
+    });
+    hubs.push(flaky);
+    const client = await connect(flaky.url, { reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      assert.deepEqual(await client.publish('t', 'x'), { seq: 7, duplicate: false });
+      const sent = flaky.publishes();
+      assert.equal(sent.length, 3);
+      assert.ok(sent.every((p) => p.producerId === client.producerId && p.producerSeq === sent[0]!.producerSeq));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('resends what a lost connection left unanswered, in order, with the same producer sequences [P-4.4]', async () => {
+    let seq = 0;
+    const dropping = await ScriptedHub.start((f, _hub, connection, socket) => {
+      if (!isPublish(f)) return [];
+      if (connection > 1) return [ack(f, ++seq)];
+      if (f.payload.toString() === 'm4') socket.destroy();
+      return [];
+    });
+    hubs.push(dropping);
+    const client = await connect(dropping.url, { reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      const results = await Promise.all(['m0', 'm1', 'm2', 'm3', 'm4'].map((m) => client.publish('t', m)));
+      assert.deepEqual(results.map((r) => r.seq), [1, 2, 3, 4, 5]);
+      const sent = dropping.publishes();
+      assert.equal(sent.length, 10);
+      const first = sent.slice(0, 5);
+      const resent = sent.slice(5);
+      assert.deepEqual(resent.map((p) => p.payload.toString()), ['m0', 'm1', 'm2', 'm3', 'm4']);
+      assert.deepEqual(resent.map((p) => p.producerSeq), first.map((p) => p.producerSeq));
+      assert.ok(resent.every((p) => p.producerId === client.producerId));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('re-attaches a subscription the hub stopped serving, without handing out a message twice [P-5.9]', async () => {
+    let subscribes = 0;
+    const deliver = (subId: number, seq: number): Frame => ({
+      type: FrameType.DELIVER, subId, seq, timestamp: 1, key: undefined, payload: Buffer.from(`m${seq}`),
+    });
+    const moving = await ScriptedHub.start((f) => {
+      if ('service' in f || f.type !== FrameType.SUBSCRIBE) return [];
+      const subscribed: Frame = { type: FrameType.SUBSCRIBED, corr: f.corr, subId: f.subId, ackedSeq: 0, lastSeq: 2 };
+      if (++subscribes === 1) {
+        return [subscribed, deliver(f.subId, 1), { type: FrameType.ERROR, corr: 0, subId: f.subId, code: ERROR_CODES.NOT_OWNER.wire, message: 'moved' }];
+      }
+      return [subscribed, deliver(f.subId, 1), deliver(f.subId, 2)];
+    });
+    hubs.push(moving);
+    const client = await connect(moving.url, { reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      const sub = await client.subscribe('t', 's', { from: 'earliest', credit: 10 });
+      const first = await sub.next();
+      const second = await sub.next();
+      assert.deepEqual([first.value?.seq, second.value?.seq], [1, 2]);
+      const attaches = moving.received.filter((f) => !('service' in f) && f.type === FrameType.SUBSCRIBE);
+      assert.deepEqual(attaches.map((f) => 'start' in f && f.start), [{ kind: 'earliest' }, { kind: 'seq', seq: 2 }]);
+      assert.equal(sub.buffered, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('does not retry a refusal that a retry cannot fix', async () => {
+    const strict = await ScriptedHub.start((f) => (isPublish(f) ? [error(f.corr, 'INVALID_ARGUMENT')] : []));
+    hubs.push(strict);
+    const client = await connect(strict.url);
+    try {
+      await assert.rejects(client.publish('t', 'x'), (err) => isCorralError(err, 'INVALID_ARGUMENT'));
+      assert.equal(strict.publishes().length, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('rejects an unanswered request with TIMEOUT, and checks the hub payload limit from WELCOME', async () => {
+    const silent = await ScriptedHub.start(() => []);
+    hubs.push(silent);
+    const client = await connect(silent.url, { requestTimeoutMs: 200 });
+    try {
+      await assert.rejects(client.publish('t', 'x'), (err) => isCorralError(err, 'TIMEOUT'));
+      await assert.rejects(client.query('stats'), (err) => isCorralError(err, 'TIMEOUT'));
+      await assert.rejects(client.publish('t', Buffer.alloc(1001)), (err) => isCorralError(err, 'PAYLOAD_TOO_LARGE'));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('drops a connection whose hub does not answer PING [P-1.6]', async () => {
+    const mute = await ScriptedHub.start(() => []);
+    hubs.push(mute);
+    const client = await connect(mute.url, { pingIntervalMs: 100, reconnect: { initialDelayMs: 10_000, maxDelayMs: 10_000 } });
+    const disconnects: CorralError[] = [];
+    client.on('disconnect', (err) => disconnects.push(err));
+    try {
+      await eventually(() => assert.equal(disconnects[0]?.code, 'TIMEOUT'), 5000);
+      assert.ok(mute.received.some((f) => !('service' in f) && f.type === FrameType.PING));
+    } finally {
+      await client.close();
+    }
+  });
+});
