@@ -11,6 +11,7 @@ import { Hub } from '../hub/hub.js';
 import type { HubLimits, HubTuning } from '../hub/hub-options.js';
 import { LoadSampler } from '../hub/load-sampler.js';
 import { Membership } from '../hub/membership.js';
+import { Rebalancer } from '../hub/rebalancer.js';
 import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp } from '../hub/tcp-listener.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
@@ -29,6 +30,8 @@ export interface RunHubOptions {
   advertise: string | undefined;
   /** Cluster lease: a hub silent this long loses its topics. */
   leaseMs: number;
+  /** Cluster: how often load is levelled (0 = never). */
+  rebalanceMs: number;
   token: string | undefined;
   durability: Durability;
   logLevel: string;
@@ -86,9 +89,12 @@ export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level:
   const http = await startAdminServer(hub, opts.httpHost, opts.httpPort);
   const t = addressOf(tcp);
   const h = addressOf(http);
+  let rebalancer: Rebalancer | undefined;
   if (membership) {
     membership.advertise(opts.advertise ?? `${t.host}:${t.port}`, `${h.host}:${h.port}`);
     await membership.join();
+    rebalancer = new Rebalancer(hub, membership, log, { intervalMs: opts.rebalanceMs || 1000, maxMovesPerRound: 20 });
+    if (opts.rebalanceMs > 0) rebalancer.start();
   }
   log.info({ dataDir: opts.store ? undefined : resolve(opts.dataDir), port: t.port, httpPort: h.port }, 'hub started');
   let closing: Promise<void> | undefined;
@@ -98,6 +104,8 @@ export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level:
       // A store already gone (PostgreSQL stopping too) must not keep the hub
       // from closing: everything acknowledged is durable already.
       const warn = (what: string) => (err: unknown): void => log.warn({ err }, `${what} failed during shutdown`);
+      // Cluster: hand every topic to another hub first, so clients move without a lookup storm.
+      await rebalancer?.handOffAll().catch(warn('handing topics off'));
       await hub.stop(async () => { await membership?.leave().catch(warn('leaving the cluster')); });
       sampler.stop();
       http.close();

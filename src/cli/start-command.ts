@@ -23,6 +23,7 @@ interface StartOptions {
   store?: string;
   advertise?: string;
   lease: number;
+  rebalanceInterval: number;
   host: string;
   port: number;
   httpHost: string;
@@ -43,6 +44,7 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--store <url>', 'cluster mode: postgres://user:pass@host:port/db shared by every hub').env('CORRAL_STORE').argParser(postgresUrl))
     .addOption(new Option('--advertise <host:port>', 'cluster mode: the address other hubs redirect clients to').env('CORRAL_ADVERTISE'))
     .addOption(new Option('--lease <ms>', 'cluster mode: a hub silent this long loses its topics').default(5000).argParser(wholeNumber(1)))
+    .addOption(new Option('--rebalance-interval <ms>', 'cluster mode: how often topics are levelled across hubs (0 = never)').default(5000).argParser(wholeNumber(0)))
     .addOption(new Option('--host <host>', 'address to listen on for clients').env('CORRAL_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <n>', 'client protocol port (0 = any free port)').env('CORRAL_PORT').default(7400).argParser(portNumber))
     .addOption(new Option('--http-host <host>', 'address of the admin HTTP API').default('127.0.0.1'))
@@ -56,7 +58,7 @@ export function addStartCommand(program: Command): void {
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .action(async (o: StartOptions) => {
       const running = await runHub({
-        dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
+        dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024 },
         tuning: { gcIntervalMs: o.gcInterval },

@@ -33,10 +33,12 @@ export interface ClientEvents {
 
 /** [P-6.1] the bound is the client's choice and must be finite. */
 const MAX_REDIRECTS = 5;
-/** Resends of one request after retryable errors. */
+/** Resends of one request after retryable errors; also re-attaches of a subscription in a row that end or fail. */
 const MAX_RETRIES = 10;
 /** Refusals that mean "not applied, try again later or through another hub" ([P-4.2], [P-5.9], [P-6.1]). */
 const RETRY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SHUTTING_DOWN', 'NOT_OWNER', 'STORE_UNAVAILABLE', 'FENCED', 'OVERLOADED']);
+/** The hub stopped serving the topic without naming its owner: a route to it is stale ([P-6.1], [P-6.4]). */
+const OWNER_GONE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_OWNER', 'FENCED', 'SHUTTING_DOWN']);
 const MAX_CREDIT = 0xffffffff;
 
 type Conn = HubConnection<Request>;
@@ -223,8 +225,12 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
 
   refused(conn: Conn, req: Request, err: CorralError): void {
     if (req.resendable && RETRY_CODES.has(err.code) && req.retries < MAX_RETRIES && this.state !== 'closed') {
-      if (err.code === 'NOT_OWNER' && req.topic !== undefined) this.router.forget(req.topic);
-      this.queue.retry(conn, req, Date.now() + backoffDelay(req.retries++, this.backoff));
+      const topic = req.topic;
+      if (topic !== undefined && OWNER_GONE_CODES.has(err.code)) this.router.forget(topic, conn);
+      // [P-6.4] a REDIRECT for the topic arrived ahead of this refusal: resend to the new owner at once.
+      const moved = topic !== undefined && req.retries === 0 && this.router.leadsElsewhere(topic, conn);
+      const delay = backoffDelay(req.retries++, this.backoff);
+      this.queue.retry(conn, req, moved ? 0 : Date.now() + delay);
       return;
     }
     this.queue.settle(conn, req, false);
@@ -255,16 +261,26 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   attachmentEnded(conn: Conn, subId: number, err: CorralError): void {
     const sub = this.subs.get(subId);
     if (sub === undefined || sub.channel !== conn) return;
-    // [P-5.9] the hub stopped serving the topic: subscribe again, maybe at its new owner.
-    if (RETRY_CODES.has(err.code) && sub.reattachFailures < MAX_RETRIES) {
-      sub.detached();
-      const req = new AttachRequest(sub, Infinity, this);
-      req.notBefore = Date.now() + backoffDelay(sub.reattachFailures++, this.backoff);
-      this.queue.submit(req);
-      return;
+    // [P-5.9], [P-6.4] the hub stopped serving the topic (handed it over, shutting down, fenced):
+    // the iterator carries on and the subscription is attached again, at the new owner when known.
+    if (err.retryable) {
+      if (OWNER_GONE_CODES.has(err.code)) this.router.forget(sub.topic, conn);
+      if (this.reattach(sub, conn)) return;
     }
     this.subs.delete(subId);
     sub.end(err);
+  }
+
+  rerouted(conn: Conn, f: RedirectFrame): void {
+    let address: HubAddress;
+    try {
+      address = parseHostPort(f.address);
+    } catch (err) {
+      this.emitError(asCorralError(err));
+      return;
+    }
+    // [P-6.4] later requests for the topic go to the new owner, once those in flight here came back.
+    if (this.state !== 'closed' && this.router.moved(f.topic, address, f.epoch)) this.queue.rerouted(f.topic, conn);
   }
 
   unsolicited(_conn: Conn, err: CorralError): void {
@@ -305,7 +321,10 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
 
   attachFailed(req: AttachRequest, err: CorralError): void {
     const sub = req.sub;
-    if (this.subs.get(sub.subId) === sub) this.subs.delete(sub.subId);
+    const current = this.subs.get(sub.subId) === sub;
+    // A re-attach that ran out of redirects or resends: try again from the start, within the same bound.
+    if (req.first === undefined && current && err.retryable && this.reattach(sub, undefined)) return;
+    if (current) this.subs.delete(sub.subId);
     if (req.first) {
       sub.end(undefined);
       req.first.reject(err);
@@ -320,6 +339,25 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
     const conn = this.router.find(channel);
     if (conn === undefined || !conn.isOpen || this.state === 'closed') return Promise.resolve();
     return this.sendDetach(conn, sub.subId);
+  }
+
+  /**
+   * Attaches `sub` again after its attachment ended or a re-attach failed
+   * [P-5.9], [P-6.4]: after a backoff, or at once when the topic was just
+   * redirected away from `from`. Delivery resumes after the subscription's
+   * acknowledged position, duplicates of what was handed out are dropped, and
+   * acks given meanwhile are sent once attached. False once MAX_RETRIES
+   * attempts in a row failed.
+   */
+  private reattach(sub: Subscription, from: Conn | undefined): boolean {
+    if (this.state === 'closed' || sub.state === 'closed' || sub.reattachFailures >= MAX_RETRIES) return false;
+    const moved = from !== undefined && sub.reattachFailures === 0 && this.router.leadsElsewhere(sub.topic, from);
+    const delay = backoffDelay(sub.reattachFailures++, this.backoff);
+    sub.detached();
+    const req = new AttachRequest(sub, Infinity, this);
+    req.notBefore = moved ? 0 : Date.now() + delay;
+    this.queue.submit(req);
+    return true;
   }
 
   private sendDetach(conn: Conn, subId: number): Promise<void> {

@@ -38,6 +38,8 @@ export interface ConnectionOwner<R extends OutgoingRequest> {
   /** ERROR with the request's corr. */
   refused(conn: HubConnection<R>, req: R, err: CorralError): void;
   redirected(conn: HubConnection<R>, req: R, frame: RedirectFrame): void;
+  /** REDIRECT with corr 0: the hub handed the topic to another owner [P-6.4]. */
+  rerouted(conn: HubConnection<R>, frame: RedirectFrame): void;
   delivered(conn: HubConnection<R>, frame: DeliverFrame): void;
   /** ERROR with a subId: that attachment ended [P-5.9]. */
   attachmentEnded(conn: HubConnection<R>, subId: number, err: CorralError): void;
@@ -272,6 +274,10 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
         this.onError(f);
         return;
       case FrameType.REDIRECT: {
+        if (f.corr === 0) {
+          this.owner.rerouted(this, f);
+          return;
+        }
         const req = this.take(f.corr);
         if (req !== undefined) this.owner.redirected(this, req, f);
         return;

@@ -79,6 +79,17 @@ export class RequestQueue {
     this.schedule();
   }
 
+  /**
+   * `topic` now routes away from `conn` [P-6.4]: its requests still in flight
+   * there will come back (REDIRECT, NOT_OWNER), so later ones wait for them
+   * rather than overtake them at the new owner [P-4.3].
+   */
+  rerouted(topic: string, conn: Conn): void {
+    if (this.closed) return;
+    this.hold(topic, conn);
+    this.schedule();
+  }
+
   /** `conn` closed with `inFlight` unanswered: their outcome is unknown, so they are resent unchanged [P-4.4]. */
   connectionClosed(conn: Conn, inFlight: readonly Request[]): void {
     for (const [topic, h] of this.holds) if (h.conn === conn) this.holds.delete(topic);

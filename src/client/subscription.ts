@@ -129,11 +129,12 @@ export class Subscription implements AsyncIterableIterator<Message>, ControlWrit
     this.channel = channel;
     this.reattachFailures = 0;
     this.ackSent = f.ackedSeq;
-    // Acks the hub lost (not yet written when it crashed) are sent again.
+    // Acks the hub lost (not yet written when it crashed), and acks given while detached
+    // (between a handoff and this re-attach [P-6.4]), are sent on the new attachment.
     if (this.ackWanted > this.ackSent || this.grantable >= this.grantThreshold) this.queueControl();
   }
 
-  /** The attachment is gone (connection lost, or ended by a retryable error); a re-attach follows. */
+  /** The attachment is gone (connection lost, or ended by a retryable error [P-6.4]); a re-attach follows. The iterator carries on. */
   detached(): void {
     this.state = 'attaching';
     this.channel = undefined;

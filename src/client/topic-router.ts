@@ -14,7 +14,8 @@ interface Route {
 /**
  * The client's hub connections: the bootstrap hub ("primary", for every
  * topic not redirected elsewhere) and the owners REDIRECTs named, one
- * connection per address [P-6.1].
+ * connection per address [P-6.1]; an unsolicited REDIRECT moves a topic's
+ * route when ownership is handed over [P-6.4].
  */
 export class TopicRouter {
   primary: Conn | undefined;
@@ -24,6 +25,8 @@ export class TopicRouter {
   private readonly pool = new Map<string, Conn>();
   private readonly opening = new Map<string, Promise<Conn>>();
   private readonly routes = new Map<string, Route>();
+  /** Epoch of a topic's last route once it is dropped (owner unknown again) [P-6.4]. */
+  private readonly floors = new Map<string, number>();
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -72,15 +75,42 @@ export class TopicRouter {
     return opening;
   }
 
-  /** [P-6.1] the owner of `topic` is at `address`; of two redirects the higher epoch is the newer. */
+  /** [P-6.1] a REDIRECT answered a request: the owner of `topic` is at `address`; of two redirects the higher epoch is the newer. */
   redirect(topic: string, address: HubAddress, epoch: number): void {
     const route = this.routes.get(topic);
-    if (route === undefined || epoch >= route.epoch) this.routes.set(topic, { key: formatHostPort(address), address, epoch });
+    if (route !== undefined && epoch < route.epoch) return;
+    this.floors.delete(topic);
+    this.routes.set(topic, { key: formatHostPort(address), address, epoch });
   }
 
-  /** The owner is unknown again (NOT_OWNER): the next request asks the primary. */
-  forget(topic: string): void {
-    this.routes.delete(topic);
+  /**
+   * [P-6.4] an unsolicited REDIRECT: the topic moved. Applied only when its
+   * epoch is newer than any this client knows for the topic, so a late notice
+   * of an older move cannot undo a newer one. True when the route changed.
+   */
+  moved(topic: string, address: HubAddress, epoch: number): boolean {
+    const route = this.routes.get(topic);
+    const known = route?.epoch ?? this.floors.get(topic);
+    if (known !== undefined && epoch <= known) return false;
+    this.floors.delete(topic);
+    this.routes.set(topic, { key: formatHostPort(address), address, epoch });
+    return true;
+  }
+
+  /**
+   * The hub behind `conn` no longer serves `topic` and did not say who does
+   * (NOT_OWNER, FENCED, SHUTTING_DOWN): the next request asks the primary. A
+   * route that already leads elsewhere (a REDIRECT came first) is kept.
+   */
+  forget(topic: string, conn: Conn): void {
+    const route = this.routes.get(topic);
+    if (route?.key === conn.key) this.drop(topic, route);
+  }
+
+  /** True when `topic` is routed to another hub than `conn`'s: its owner moved and the client knows where. */
+  leadsElsewhere(topic: string, conn: Conn): boolean {
+    const route = this.routes.get(topic);
+    return route !== undefined && route.key !== conn.key;
   }
 
   /** A connection closed: topics routed to it go back to the primary until redirected again. */
@@ -109,6 +139,12 @@ export class TopicRouter {
   }
 
   private dropRoutesTo(key: string): void {
-    for (const [topic, r] of this.routes) if (r.key === key) this.routes.delete(topic);
+    for (const [topic, r] of this.routes) if (r.key === key) this.drop(topic, r);
+  }
+
+  /** The route goes; its epoch stays as the floor an unsolicited REDIRECT must exceed. */
+  private drop(topic: string, route: Route): void {
+    this.routes.delete(topic);
+    this.floors.set(topic, route.epoch);
   }
 }

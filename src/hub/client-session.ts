@@ -44,6 +44,8 @@ let nextSessionId = 1;
 export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceConnection {
   readonly id = nextSessionId++;
   readonly attachments = new Map<number, SessionAttachment>();
+  /** Topics this connection published to, so a topic that moves can tell it where [P-6.4]. */
+  readonly publishedTopics = new Set<string>();
   clientName = '';
   private readonly decoder: FrameDecoder;
   private state: 'handshake' | 'open' | 'closed' = 'handshake';

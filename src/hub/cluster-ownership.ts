@@ -53,6 +53,18 @@ export class ClusterOwnership implements Ownership {
     throw new CorralError('NOT_OWNER', `ownership of ${resource} kept changing; retry`);
   }
 
+  async transfer(resource: string, epoch: number, to: { hubId: string; address: string }): Promise<Owner | undefined> {
+    const key = ownerKey(resource);
+    const cur = await this.metadata.get(key);
+    const rec = cur ? (JSON.parse(cur.value) as OwnerRecord) : undefined;
+    if (!cur || rec?.hubId !== this.membership.hubId || rec.epoch !== epoch) return undefined;
+    const next: OwnerRecord = { hubId: to.hubId, epoch: epoch + 1 };
+    const res = await this.metadata.put(key, JSON.stringify(next), { expectedVersion: cur.version });
+    if (!res.ok) return undefined;
+    this.logger.info({ resource, owner: to.hubId, epoch: next.epoch }, 'owner handed over');
+    return { kind: 'remote', hubId: to.hubId, address: to.address, epoch: next.epoch };
+  }
+
   /** Ownership stays recorded: another hub takes the resource over once this hub is gone. */
   release(): Promise<void> {
     return Promise.resolve();

@@ -37,6 +37,14 @@ export class GroupCommitter {
     }
   }
 
+  /** Resolves when every record assigned on the topic is committed (or the topic failed). */
+  async settled(topic: Topic): Promise<void> {
+    while (!topic.closed && topic.committedSeq < topic.lastSeq) {
+      if (this.inFlight) await this.inFlight;
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
   /** Resolves when nothing is pending or in flight (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.inFlight || this.scheduled || this.dirty.size > 0) {

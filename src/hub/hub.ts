@@ -214,6 +214,8 @@ export class Hub implements SessionHost, QueryableHub {
     }
     checkTopicName(f.topic);
     session.publishStarted(publishBytes(f));
+    if (session.publishedTopics.size > 10_000) session.publishedTopics.clear();
+    session.publishedTopics.add(f.topic);
     const loaded = this.topics.get(f.topic);
     if (loaded) {
       this.publisher.publish(loaded, f, session);
@@ -299,6 +301,41 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   /**
+   * Graceful handoff of a topic to another hub (rebalancing, shutdown): new
+   * requests wait, the commit in flight finishes and is acknowledged, cursors
+   * are written, the owner record moves to `to` under a higher epoch, and the
+   * topic's clients are told the new address [P-6.4]. False if the topic stays.
+   */
+  async handOff(name: string, to: { hubId: string; address: string }): Promise<boolean> {
+    const t = this.topics.get(name);
+    if (!t) return false;
+    const result = await this.topics.move(t, async () => {
+      try {
+        await this.committer.settled(t);
+        await this.subs.flush();
+        const owner = t.closed ? undefined : await this.ownership.transfer(name, t.epoch, to);
+        if (!owner || owner.kind !== 'remote') return t;
+        this.movedAway(t, owner);
+        return owner;
+      } catch (err) {
+        this.logger.warn({ err, topic: name }, 'handoff failed; the topic stays');
+        return t;
+      }
+    });
+    return result !== t;
+  }
+
+  private movedAway(t: Topic, owner: RemoteOwner): void {
+    const redirect = encodeFrame({ type: FrameType.REDIRECT, corr: 0, topic: t.name, hubId: owner.hubId, address: owner.address, epoch: owner.epoch });
+    for (const s of this.sessions) {
+      const attached = [...s.attachments.values()].some((a) => a.topic === t);
+      if (attached || s.publishedTopics.has(t.name)) s.send(redirect);
+      s.publishedTopics.delete(t.name);
+    }
+    this.unloadTopic(t, new CorralError('NOT_OWNER', `topic ${t.name} moved to hub ${owner.hubId} at ${owner.address}`));
+  }
+
+  /**
    * This hub may no longer own anything (its cluster lease lapsed): every
    * topic is dropped, its waiters and subscribers told, before it serves again.
    */
@@ -307,6 +344,7 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   private unloadTopic(t: Topic, err: CorralError): void {
+    t.closed = true;
     const waiters = t.pendingWaiters;
     t.pendingRecords = [];
     t.pendingWaiters = [];

@@ -16,6 +16,11 @@ export interface Ownership {
   acquire(resource: string): Promise<Owner>;
   /** The hub no longer serves the resource (unloaded, moved, fenced). */
   release(resource: string): Promise<void>;
+  /**
+   * Hands a resource this hub owns (at `epoch`) to another hub under a higher
+   * epoch. Undefined when the record changed meanwhile (someone else took it).
+   */
+  transfer(resource: string, epoch: number, to: { hubId: string; address: string }): Promise<Owner | undefined>;
   /** Topics to load when the hub starts (so GC finishes what a previous run left). */
   startupTopics(log: MessageLog): Promise<string[]>;
 }
@@ -44,6 +49,11 @@ export class StandaloneOwnership implements Ownership {
 
   release(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** A standalone hub has no one to hand to. */
+  transfer(): Promise<Owner | undefined> {
+    return Promise.resolve(undefined);
   }
 
   /** Every topic with stored messages. */

@@ -73,6 +73,24 @@ export class TopicRegistry {
     return topic;
   }
 
+  /**
+   * Moves a topic away: while `work` runs, requests for the topic wait as if
+   * it were loading, then get its answer (the new owner: a redirect). If
+   * `work` gives the topic back, the move was abandoned and it stays here
+   * (reloaded if it was closed meanwhile).
+   */
+  move(topic: Topic, work: () => Promise<Topic | RemoteOwner>): Promise<Topic | RemoteOwner> {
+    this.loaded.delete(topic.name);
+    const p = work().then((r) => {
+      if (r !== topic) return r;
+      if (topic.closed) return this.load(topic.name); // it failed meanwhile: load it afresh
+      this.loaded.set(topic.name, topic);
+      return topic;
+    }).finally(() => this.opening.delete(topic.name));
+    this.opening.set(topic.name, p);
+    return p;
+  }
+
   /** Drops a topic from memory (fenced, store failure, moved). The next request reloads it. */
   async unload(topic: Topic): Promise<void> {
     if (this.loaded.get(topic.name) !== topic) return;

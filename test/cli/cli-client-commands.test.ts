@@ -112,8 +112,8 @@ describe('corral client commands', () => {
     await corral(['pub', 'tab', 'x', ...url()]);
     const table = await corral(['topics', ...url()]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^TOPIC\s+FIRST\s+LAST\s+STORED\s+SUBSCRIPTIONS\s+BACKLOG\n/);
-    assert.match(table.stdout, /\ntab\s+1\s+1\s+1\s+0\s+0\n/);
+    assert.match(table.stdout, /^TOPIC\s+OWNER\s+FIRST\s+LAST\s+STORED\s+SUBSCRIPTIONS\s+BACKLOG\n/);
+    assert.match(table.stdout, /\ntab\s+hub-\S+\s+1\s+1\s+1\s+0\s+0\n/);
     const stats = await corral(['stats', ...url()]);
     assert.equal(stats.code, 0, stats.stderr);
     assert.match(stats.stdout, /^hubId\s+\S+$/m);

@@ -1,86 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { connect, isCorralError, tcpTransport, type CorralError } from '../../src/client/index.js';
-import { encodeFrame } from '../../src/protocol/encode.js';
-import { ERROR_CODES, type ErrorCode } from '../../src/protocol/error-codes.js';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { ERROR_CODES } from '../../src/protocol/error-codes.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
-import { PROTOCOL_VERSION, type Frame, type PublishFrame } from '../../src/protocol/frames.js';
+import type { Frame } from '../../src/protocol/frames.js';
 import { eventually } from '../support/eventually.js';
-
-/**
- * A protocol peer that completes the handshake and answers every later
- * frame with what `answer` returns. It plays the cluster behaviours a
- * standalone hub never shows (REDIRECT, NOT_OWNER, silence) over a real socket.
- */
-class ScriptedHub {
-  readonly received: Frame[] = [];
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(private readonly server: Server, readonly port: number) {}
-
-  /** `connection` counts the hub's connections from 1; `socket` lets a script drop one. */
-  static async start(answer: (f: Frame, hub: ScriptedHub, connection: number, socket: Socket) => Frame[]): Promise<ScriptedHub> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    const hub = new ScriptedHub(server, port);
-    let connections = 0;
-    server.on('connection', (socket) => {
-      const connection = ++connections;
-      hub.sockets.add(socket);
-      socket.on('close', () => hub.sockets.delete(socket));
-      socket.on('error', () => undefined);
-      const decoder = new FrameDecoder({
-        frame: (f) => {
-          if (!('service' in f) && f.type === FrameType.HELLO) {
-            socket.write(encodeFrame({
-              type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: `scripted-${port}`,
-              maxFrameBytes: 1024 * 1024, maxPayloadBytes: 1000, maxSubscriptions: 10, features: [],
-            }));
-            return;
-          }
-          hub.received.push(f);
-          for (const reply of answer(f, hub, connection, socket)) socket.write(encodeFrame(reply));
-        },
-        badFrame: (err) => { throw err; },
-        fatal: (err) => { throw err; },
-      }, 1024 * 1024);
-      socket.on('data', (d: Buffer) => decoder.push(d));
-    });
-    return hub;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  get url(): string {
-    return `corral://${this.address}`;
-  }
-
-  publishes(): PublishFrame[] {
-    return this.received.filter((f): f is PublishFrame => !('service' in f) && f.type === FrameType.PUBLISH);
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-function ack(f: PublishFrame, seq: number): Frame {
-  return { type: FrameType.PUBLISH_ACK, corr: f.corr, seq, duplicate: false };
-}
-
-function error(corr: number, code: ErrorCode): Frame {
-  return { type: FrameType.ERROR, corr, subId: 0, code: ERROR_CODES[code].wire, message: `scripted ${code}` };
-}
-
-function isPublish(f: Frame): f is PublishFrame {
-  return !('service' in f) && f.type === FrameType.PUBLISH;
-}
+import { ack, error, isPublish, ScriptedHub } from './scripted-hub.js';
 
 describe('client routing: redirects, retries, timeouts, keepalive', () => {
   const hubs: ScriptedHub[] = [];

@@ -174,6 +174,31 @@ describe('cluster failover', () => {
     assert.ok(mine.length >= 10, `the new hub owns ${mine.length} of 20 new topics`);
   });
 
+  it('rebalances: a hub that joins takes topics over from the others, and publishers see no error', async () => {
+    const args = ['--store', pg.url, '--lease', String(LEASE_MS), '--rebalance-interval', '300'];
+    hubs = await Promise.all([0, 1].map(() => startHub({ args })));
+    const client = await connect(urlOf(hubs));
+    clients.push(client);
+    for (let i = 0; i < 30; i++) await client.publish(`level.${i}`, 'x');
+    const pubs = [0, 1, 2, 3].map((i) => steadyPublisher(client, `level.${i}`));
+    const joined = await startHub({ args });
+    hubs.push(joined);
+    const joinedId = await hubIdOf(joined);
+    await eventually(async () => {
+      const res = (await (await fetch(`${joined.httpUrl}/api/topics`)).json()) as { topics: Array<{ topic: string; owner?: string }> };
+      const mine = res.topics.filter((t) => t.topic.startsWith('level.') && t.owner === joinedId).length;
+      assert.ok(mine >= 7, `the joined hub owns ${mine} of 30 topics`);
+    }, 30_000);
+    const counts = pubs.map((p) => p.acked.size);
+    await eventually(() => assert.ok(pubs.every((p, i) => p.acked.size >= counts[i]! + 100)), 30_000);
+    for (const p of pubs) await p.stop();
+    for (const p of pubs) {
+      assert.equal(p.failed, 0, 'no publish failed');
+      const seqs = [...p.acked.keys()].sort((a, b) => a - b);
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 2), 'seqs contiguous after the first message');
+    }
+  });
+
   it('PostgreSQL restarted under load: the hubs recover and lose nothing acknowledged', async () => {
     hubs = await Promise.all([0, 1].map(() => startHub({ args: ['--store', pg.url, '--lease', String(LEASE_MS)] })));
     const client = await connect(urlOf(hubs));
