@@ -144,7 +144,16 @@ describe('cluster failover', () => {
   it('a graceful shutdown of an owner hands its topics over without errors visible to clients', async () => {
     hubs = await Promise.all([0, 1].map(() => startHub({ args: ['--store', pg.url, '--lease', String(LEASE_MS)] })));
     const client = await connect(urlOf(hubs));
-    clients.push(client);
+    const subClient = await connect(urlOf(hubs));
+    clients.push(client, subClient);
+    const sub = await subClient.subscribe('handoff', 'audit', { from: 'earliest' });
+    const received: number[] = [];
+    const consuming = (async () => {
+      for await (const m of sub) {
+        received.push(m.seq);
+        m.ack();
+      }
+    })();
     const pub = steadyPublisher(client, 'handoff');
     await eventually(() => assert.ok(pub.acked.size >= 300), 30_000);
     const owner = await ownerHub(hubs, 'handoff');
@@ -156,6 +165,10 @@ describe('cluster failover', () => {
     assert.equal(pub.failed, 0, 'no publish failed');
     const seqs = [...pub.acked.keys()].sort((a, b) => a - b);
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no seq lost or doubled');
+    await eventually(() => assert.equal(received.length, seqs.length), 30_000);
+    assert.deepEqual(received, seqs, 'the subscriber saw every message once, in order, across the handoff');
+    await sub.close();
+    await consuming;
   });
 
   it('a hub that joins gets new topics', async () => {
