@@ -67,8 +67,9 @@ export class TailCache {
       this.budget.used -= r.payload.length;
     }
     this.head += n;
-    // Compact once the dead prefix dominates, so the array does not grow forever.
-    if (this.head > 1024 && this.head * 2 > this.records.length) {
+    // Compact once the dead prefix is half the array: dropped records must not
+    // stay reachable (amortised O(1) per record).
+    if (this.head >= 32 && this.head * 2 >= this.records.length) {
       this.records = this.records.slice(this.head);
       this.head = 0;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -12,6 +12,7 @@ import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
+import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/hub-process.js';
 
 const dirs: string[] = [];
@@ -61,19 +62,36 @@ function withRawFile<T>(path: string, fn: (db: Database.Database) => T): T {
 
 describe('SQLite stores', () => {
   for (const [durability, synchronous] of [['fsync', 2], ['process', 1]] as const) {
-    it(`opens in WAL mode with synchronous=${synchronous} for durability "${durability}"`, () => {
+    it(`opens in WAL mode with synchronous=${synchronous} for durability "${durability}"`, async () => {
       const db = SqliteDatabase.open({ path: join(sqliteDir(), 'corral.db'), durability });
       db.retain();
       try {
         assert.equal(db.handle.pragma('journal_mode', { simple: true }), 'wal');
         assert.equal(db.handle.pragma('synchronous', { simple: true }), synchronous);
         assert.ok((db.handle.pragma('busy_timeout', { simple: true }) as number) > 0);
-        assert.ok((db.handle.pragma('wal_autocheckpoint', { simple: true }) as number) > 0);
+        // Checkpoints belong to the worker thread, never to a commit.
+        assert.equal(db.handle.pragma('wal_autocheckpoint', { simple: true }), 0);
       } finally {
-        db.release();
+        await db.release();
       }
     });
   }
+
+  it('checkpoints the WAL into the database file from its worker thread', async () => {
+    const path = join(sqliteDir(), 'corral.db');
+    const stores = openSqliteStores({ path, durability: 'process' });
+    try {
+      await stores.log.claim('cp', 1);
+      const payload = Buffer.alloc(1024, 1);
+      const records = Array.from({ length: 4000 }, (_, i) => ({ seq: i + 1, timestamp: 1, key: undefined, payload, producerId: undefined, producerSeq: 0 }));
+      await stores.log.append([{ topic: 'cp', epoch: 1, records }]);
+      const before = statSync(path).size;
+      // Nothing else checkpoints (wal_autocheckpoint = 0): only the worker can grow the database file.
+      await eventually(() => assert.ok(statSync(path).size > before + 2_000_000, `database file ${statSync(path).size} bytes`));
+    } finally {
+      await stores.close();
+    }
+  });
 
   it('records the schema version in the file and creates missing directories', async () => {
     const path = join(sqliteDir(), 'a', 'b', 'corral.db');

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CorralError } from '../../protocol/corral-error.js';
 import type { Durability } from '../stores.js';
@@ -18,8 +19,11 @@ export interface SqliteDatabaseOptions {
  */
 const SYNCHRONOUS: Record<Durability, string> = { fsync: 'FULL', process: 'NORMAL' };
 
-/** Checkpoint every ~40 MB of WAL (8 KiB pages): fewer, larger checkpoints under heavy append. */
-const WAL_AUTOCHECKPOINT_PAGES = 5000;
+/** How often the checkpoint worker copies the WAL back into the database. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/** Pages of WAL (8 KiB) after which a commit checkpoints itself if the worker is gone. */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 5000;
+const CHECKPOINT_WORKER = new URL('./sqlite-checkpoint-worker.js', import.meta.url);
 
 /** Wrap any failure of the driver as the one retryable store error; Corral's own errors pass through. */
 function storeError(err: unknown): CorralError {
@@ -35,6 +39,7 @@ function storeError(err: unknown): CorralError {
 export class SqliteDatabase {
   readonly handle: Database.Database;
   #users = 0;
+  #checkpointer: Worker | undefined;
 
   private constructor(handle: Database.Database) {
     this.handle = handle;
@@ -53,6 +58,7 @@ export class SqliteDatabase {
       const db = new SqliteDatabase(handle);
       db.#configure(opts.durability);
       db.#migrate(opts.path);
+      db.#startCheckpointer(opts.path);
       return db;
     } catch (err) {
       handle.close();
@@ -78,9 +84,38 @@ export class SqliteDatabase {
     this.#users++;
   }
 
-  release(): void {
+  /** The last release stops the checkpoint worker (waiting for it to close its connection) and closes the file. */
+  async release(): Promise<void> {
     this.#users--;
-    if (this.#users === 0) this.call(() => this.handle.close());
+    if (this.#users > 0) return;
+    const w = this.#checkpointer;
+    this.#checkpointer = undefined;
+    if (w) {
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.ref(); // keep the process alive until the worker has let go of the file
+      w.postMessage('stop');
+      await exited;
+    }
+    this.call(() => this.handle.close());
+  }
+
+  /**
+   * Checkpoints run in a worker thread on their own connection: measured, an
+   * automatic checkpoint inside a commit stalled the hub for 7–30 ms about
+   * once a second under steady publishing (docs/benchmarks.md).
+   */
+  #startCheckpointer(path: string): void {
+    const w = new Worker(CHECKPOINT_WORKER, { workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS } });
+    w.unref();
+    // Without it the WAL only grows: fall back to checkpoints inside commits.
+    const fallBack = (): void => {
+      if (this.#checkpointer !== w) return;
+      this.#checkpointer = undefined;
+      if (this.#users > 0 && this.handle.open) this.handle.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    };
+    w.on('error', fallBack);
+    w.on('exit', fallBack);
+    this.#checkpointer = w;
   }
 
   #configure(durability: Durability): void {
@@ -90,7 +125,8 @@ export class SqliteDatabase {
     h.pragma('page_size = 8192');
     h.pragma('journal_mode = WAL');
     h.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
-    h.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    // Checkpoints are the worker's job (see #startCheckpointer).
+    h.pragma('wal_autocheckpoint = 0');
     // After a checkpoint, shrink a WAL that a burst grew beyond this.
     h.pragma('journal_size_limit = 67108864');
     // Wait out a checkpoint or another opener instead of failing at once.

@@ -167,7 +167,7 @@ export class SqliteMessageLog implements MessageLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.release();
+    await this.#db.release();
   }
 
   #call<T>(fn: () => T): T {

@@ -114,7 +114,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.release();
+    await this.#db.release();
   }
 
   #call<T>(fn: () => T): T {
