@@ -36,8 +36,8 @@ function insertArgs(topicId: number, records: readonly LogRecord[], from: number
  * MessageLog.append as one SQLite transaction.
  *
  * In:  batches of records per topic, each with the epoch its writer claimed.
- * Out: per batch, true = stored (messages, topics.last_seq, one append_spans
- *      row, producers raised), false = fenced (the topic's epoch is higher;
+ * Out: per batch, true = stored (messages, topics.last_seq, producers
+ *      raised), false = fenced (the topic's epoch is higher;
  *      nothing of that batch is written).
  * Throws CorralError INTERNAL, rolling back the whole call, for a topic never
  * claimed or a seq that is not the topic's lastSeq + 1, + 2, … (caller bugs).
@@ -47,7 +47,6 @@ export function prepareSqliteAppend(h: Database): Transaction<(batches: readonly
   const setLastSeq = h.prepare<[number, number]>('UPDATE topics SET last_seq = ? WHERE id = ?');
   const insertOne = h.prepare<unknown[]>(`${INSERT_MESSAGES} ${ROW_PLACEHOLDERS}`);
   const insertChunk = h.prepare<unknown[]>(`${INSERT_MESSAGES} ${Array(ROWS_PER_INSERT).fill(ROW_PLACEHOLDERS).join(', ')}`);
-  const insertSpan = h.prepare<[number, number, number]>('INSERT INTO append_spans (topic_id, last_seq, min_ts) VALUES (?, ?, ?)');
   // Keeps the highest producer_seq: a lower one stored later does not move it back.
   const upsertProducer = h.prepare<[number, string, number, number]>(
     `INSERT INTO producers (topic_id, producer_id, producer_seq, seq) VALUES (?, ?, ?, ?)
@@ -59,13 +58,11 @@ export function prepareSqliteAppend(h: Database): Transaction<(batches: readonly
   function store(t: TopicRow, b: TopicBatch): void {
     const recs = b.records;
     if (recs.length === 0) return;
-    let minTs = Infinity;
     // Only publishers that asked for de-duplication pay for this map.
     let highest: Map<string, LogRecord> | undefined;
     for (const [i, r] of recs.entries()) {
       const due = t.last_seq + 1 + i;
       if (r.seq !== due) throw new CorralError('INTERNAL', `append to topic ${b.topic}: seq ${r.seq} where ${due} was due`);
-      if (r.timestamp < minTs) minTs = r.timestamp;
       if (r.producerId !== undefined) {
         highest ??= new Map();
         const prev = highest.get(r.producerId);
@@ -77,7 +74,6 @@ export function prepareSqliteAppend(h: Database): Transaction<(batches: readonly
     for (; i < recs.length; i++) insertOne.run(...insertArgs(t.id, recs, i, 1));
     const lastSeq = t.last_seq + recs.length;
     setLastSeq.run(lastSeq, t.id);
-    insertSpan.run(t.id, lastSeq, minTs);
     for (const [producerId, r] of highest ?? []) upsertProducer.run(t.id, producerId, r.producerSeq, r.seq);
   }
 

@@ -42,8 +42,7 @@ export class SqliteMessageLog implements MessageLog {
   readonly #bounds: Statement<[string], BoundsRow>;
   readonly #allBounds: Statement<[], BoundsRow>;
   readonly #read: Statement<[string, number], MessageRow>;
-  readonly #lastSpanBefore: Statement<[string, number], number | null>;
-  readonly #lastSeqBefore: Statement<[string, number, number], number>;
+  readonly #lastSeqBefore: Statement<[string, number], number | null>;
   readonly #usage: Statement<[string], { records: number; bytes: number }>;
   readonly #producers: Statement<[string], ProducerState>;
   readonly #findByProducer: Statement<[string, string, number], number>;
@@ -55,7 +54,6 @@ export class SqliteMessageLog implements MessageLog {
     const createTopic = h.prepare<[string, number]>('INSERT INTO topics (name, epoch, last_seq) VALUES (?, ?, 0)');
     const setEpoch = h.prepare<[number, number]>('UPDATE topics SET epoch = ? WHERE id = ?');
     const trimMessages = h.prepare<[number, number]>('DELETE FROM messages WHERE topic_id = ? AND seq <= ?');
-    const trimSpans = h.prepare<[number, number]>('DELETE FROM append_spans WHERE topic_id = ? AND last_seq <= ?');
 
     this.#claim = h.transaction((name: string, epoch: number): TopicBounds => {
       const t = topic.get(name);
@@ -68,8 +66,6 @@ export class SqliteMessageLog implements MessageLog {
     this.#trim = h.transaction((name: string, throughSeq: number): number => {
       const t = topic.get(name);
       if (t === undefined) return 0;
-      // A span only partly trimmed stays: lastSeqBefore skips its trimmed records by itself.
-      trimSpans.run(t.id, throughSeq);
       return trimMessages.run(t.id, throughSeq).changes;
     });
 
@@ -81,15 +77,10 @@ export class SqliteMessageLog implements MessageLog {
          FROM messages WHERE topic_id = ${TOPIC_ID} AND seq >= ? ORDER BY seq`,
       )
       .raw();
-    // Every span after this one starts at or after the time, so none of its records is before it.
-    this.#lastSpanBefore = h
-      .prepare<[string, number], number | null>(`SELECT max(last_seq) FROM append_spans WHERE topic_id = ${TOPIC_ID} AND min_ts < ?`)
-      .pluck();
-    // Scans back within that span, which holds at least one such record unless it was trimmed.
+    // Scans the topic: exact whatever order the owners' clocks stamped records
+    // in, and only asked for topics that retain by age (once per GC pass).
     this.#lastSeqBefore = h
-      .prepare<[string, number, number], number>(
-        `SELECT seq FROM messages WHERE topic_id = ${TOPIC_ID} AND seq <= ? AND timestamp < ? ORDER BY seq DESC LIMIT 1`,
-      )
+      .prepare<[string, number], number | null>(`SELECT max(seq) FROM messages WHERE topic_id = ${TOPIC_ID} AND timestamp < ?`)
       .pluck();
     this.#usage = h.prepare(
       `SELECT count(*) AS records, coalesce(sum(length(payload)), 0) AS bytes FROM messages WHERE topic_id = ${TOPIC_ID}`,
@@ -98,6 +89,7 @@ export class SqliteMessageLog implements MessageLog {
       `SELECT producer_id AS producerId, producer_seq AS producerSeq, seq
        FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY producer_id`,
     );
+    // A scan of the topic (no index: it would cost every append a leaf write); only old retries ask.
     this.#findByProducer = h
       .prepare<[string, string, number], number>(
         `SELECT seq FROM messages WHERE topic_id = ${TOPIC_ID} AND producer_id = ? AND producer_seq = ?`,
@@ -135,9 +127,7 @@ export class SqliteMessageLog implements MessageLog {
 
   async lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
     return this.#call(() => {
-      const spanEnd = this.#lastSpanBefore.get(topic, beforeMs);
-      if (spanEnd === null || spanEnd === undefined) return 0;
-      return this.#lastSeqBefore.get(topic, spanEnd, beforeMs) ?? 0;
+      return this.#lastSeqBefore.get(topic, beforeMs) ?? 0;
     });
   }
 
