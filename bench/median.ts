@@ -1,0 +1,37 @@
+import type { Latency, Measurement, Memory, Throughput } from './workloads/measurement.js';
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The median of every figure across runs of one workload on one system, each
+ * figure on its own (all runs of a row measure the same kind).
+ */
+export function medianOf(runs: readonly Measurement[]): Measurement {
+  const first = runs[0];
+  if (first === undefined) throw new Error('no runs');
+  switch (first.kind) {
+    case 'throughput': {
+      const rs = runs as readonly Throughput[];
+      return { ...first, seconds: median(rs.map((r) => r.seconds)), perSecond: median(rs.map((r) => r.perSecond)) };
+    }
+    case 'latency': {
+      const rs = runs as readonly Latency[];
+      return {
+        ...first,
+        p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), p999: median(rs.map((r) => r.p999)), max: median(rs.map((r) => r.max)),
+      };
+    }
+    case 'memory': {
+      const rs = runs as readonly Memory[];
+      const reported = rs.every((r) => r.reported !== undefined)
+        ? { rss: median(rs.map((r) => r.reported!.rss)), heapUsed: median(rs.map((r) => r.reported!.heapUsed)) }
+        : undefined;
+      return { ...first, reported, vmRss: median(rs.map((r) => r.vmRss)), vmHwm: median(rs.map((r) => r.vmHwm)) };
+    }
+  }
+}
