@@ -106,7 +106,10 @@ export class GroupCommitter {
       const last = batch.records[batch.records.length - 1];
       if (last) {
         t.committedSeq = last.seq;
-        t.tail.append(batch.records);
+        // The tail serves attached subscribers at the head; with none, the
+        // store serves whoever attaches later, and memory stays free.
+        if (t.hasAttached()) t.tail.append(batch.records);
+        else t.tail.clear();
         this.metrics.publishes.inc(batch.records.length);
         this.metrics.publishedTotal += batch.records.length;
       }

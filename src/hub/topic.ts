@@ -55,6 +55,11 @@ export class Topic {
     for (const p of producers) this.producers.set(p.producerId, { producerSeq: p.producerSeq, seq: p.seq });
   }
 
+  hasAttached(): boolean {
+    for (const s of this.subscriptions.values()) if (s.attachment) return true;
+    return false;
+  }
+
   /** Lowest seq any subscription still needs, or committedSeq + 1 when none does. */
   ackFloor(): number {
     let floor = this.committedSeq;
