@@ -69,8 +69,8 @@ describe('SQLite stores', () => {
         assert.equal(db.handle.pragma('journal_mode', { simple: true }), 'wal');
         assert.equal(db.handle.pragma('synchronous', { simple: true }), synchronous);
         assert.ok((db.handle.pragma('busy_timeout', { simple: true }) as number) > 0);
-        // Checkpoints belong to the worker thread, never to a commit.
-        assert.equal(db.handle.pragma('wal_autocheckpoint', { simple: true }), 0);
+        // Checkpoints belong to the worker thread; a commit only finishes one when the WAL grew large.
+        assert.ok((db.handle.pragma('wal_autocheckpoint', { simple: true }) as number) >= 5000);
       } finally {
         await db.release();
       }
@@ -86,7 +86,7 @@ describe('SQLite stores', () => {
       const records = Array.from({ length: 4000 }, (_, i) => ({ seq: i + 1, timestamp: 1, key: undefined, payload, producerId: undefined, producerSeq: 0 }));
       await stores.log.append([{ topic: 'cp', epoch: 1, records }]);
       const before = statSync(path).size;
-      // Nothing else checkpoints (wal_autocheckpoint = 0): only the worker can grow the database file.
+      // 4 MB of WAL is far below the commit-time threshold: only the worker can grow the database file.
       await eventually(() => assert.ok(statSync(path).size > before + 2_000_000, `database file ${statSync(path).size} bytes`));
     } finally {
       await stores.close();

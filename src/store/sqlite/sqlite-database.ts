@@ -21,7 +21,9 @@ const SYNCHRONOUS: Record<Durability, string> = { fsync: 'FULL', process: 'NORMA
 
 /** How often the checkpoint worker copies the WAL back into the database. */
 const CHECKPOINT_INTERVAL_MS = 200;
-/** Pages of WAL (8 KiB) after which a commit checkpoints itself if the worker is gone. */
+/** Pages of WAL (8 KiB, ~80 MB) after which a commit checkpoints, so the WAL restarts. */
+const WAL_RESTART_PAGES = 10_000;
+/** Pages of WAL after which a commit checkpoints itself if the worker is gone. */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 5000;
 const CHECKPOINT_WORKER = new URL('./sqlite-checkpoint-worker.js', import.meta.url);
 
@@ -125,8 +127,12 @@ export class SqliteDatabase {
     h.pragma('page_size = 8192');
     h.pragma('journal_mode = WAL');
     h.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
-    // Checkpoints are the worker's job (see #startCheckpointer).
-    h.pragma('wal_autocheckpoint = 0');
+    // Checkpoints are the worker's job (see #startCheckpointer); but a
+    // checkpoint from another connection can never *restart* the WAL while
+    // commits keep coming, so past this size a commit finishes the
+    // checkpoint itself (the worker has copied nearly everything already)
+    // and the WAL starts over instead of growing without end.
+    h.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
     // After a checkpoint, shrink a WAL that a burst grew beyond this.
     h.pragma('journal_size_limit = 67108864');
     // Wait out a checkpoint or another opener instead of failing at once.
