@@ -61,6 +61,7 @@ function onFirstPublish(system: BenchSystem, first: () => void): BenchSystem {
  * system) of every hub process, of all PostgreSQL processes, and of this
  * benchmark process (the clients), from the workload's first publish until
  * it returns; the set-up before (subscriptions, topic ownership) is left out.
+ * Also the WAL PostgreSQL wrote over the same interval.
  */
 export async function measureClusterCpu(w: Workload, hubs: number, durability: CorralDurability, settings: WorkloadSettings): Promise<ClusterCpuCost> {
   const cluster = await startCluster({ hubs, durability });
