@@ -5,6 +5,7 @@ import { metaKey, type MetadataStore } from '../store/metadata-store.js';
 import { loadScore, type HubRecord } from './hub-record.js';
 import type { Membership } from './membership.js';
 import type { Owner, Ownership } from './ownership.js';
+import type { RecentPlacements } from './recent-placements.js';
 
 interface OwnerRecord {
   hubId: string;
@@ -41,11 +42,12 @@ export class ClusterOwnership implements Ownership {
         const owner = live.find((h) => h.hubId === rec.hubId);
         if (owner) return this.answer(owner, rec.epoch);
       }
-      const target = pickOwner(resource, live);
+      const target = pickOwner(resource, live, this.membership.placements);
       if (!target) throw new CorralError('NOT_OWNER', 'no live hub in the cluster');
       const epoch = (rec?.epoch ?? 0) + 1;
       const res = await this.metadata.put(key, JSON.stringify({ hubId: target.hubId, epoch } satisfies OwnerRecord), { expectedVersion: cur?.version ?? 0 });
       if (res.ok) {
+        this.membership.placements.record(target.hubId);
         this.logger.info({ resource, owner: target.hubId, epoch, previous: rec?.hubId }, 'owner assigned');
         return this.answer(target, epoch);
       }
@@ -83,18 +85,22 @@ export class ClusterOwnership implements Ownership {
 }
 
 /**
- * The least-loaded hub, spreading a burst of new resources over all hubs whose
- * load is close to the minimum (rendezvous hashing), since reported loads only
- * refresh once per lease renewal.
+ * The least-loaded hub (seed 002: "select the message processor with the
+ * least load"). Reported loads refresh only once per lease renewal, so the
+ * resources placed since then count on top of them (`placements`), and the
+ * choice among hubs within a small slack of the minimum is spread by
+ * rendezvous hashing: a burst of new resources fills the emptiest hubs up to
+ * the others' level, then spreads over all of them.
  */
-export function pickOwner(resource: string, hubs: readonly HubRecord[]): HubRecord | undefined {
+export function pickOwner(resource: string, hubs: readonly HubRecord[], placements?: RecentPlacements): HubRecord | undefined {
   if (hubs.length === 0) return undefined;
-  const min = Math.min(...hubs.map((h) => loadScore(h.load)));
+  const score = (h: HubRecord): number => loadScore(h.load) + (placements?.count(h.hubId) ?? 0);
+  const min = Math.min(...hubs.map(score));
   const slack = Math.max(2, min * 0.1);
   let best: HubRecord | undefined;
   let bestRank = '';
   for (const h of hubs) {
-    if (loadScore(h.load) > min + slack) continue;
+    if (score(h) > min + slack) continue;
     const rank = createHash('sha1').update(resource).update('\0').update(h.hubId).digest('hex');
     if (rank > bestRank) {
       best = h;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { RecentPlacements } from './recent-placements.js';
 import { HUB_PREFIX, hubKey, type HubLoad, type HubRecord } from './hub-record.js';
 
 export interface MembershipOptions {
@@ -21,6 +22,8 @@ export class Membership {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private stopped = false;
+  /** Resources this hub placed on others that their reports may not show yet: about two reports' time. */
+  readonly placements: RecentPlacements;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -29,7 +32,9 @@ export class Membership {
     private readonly opts: MembershipOptions,
     private readonly logger: Logger,
     private readonly onLost: () => Promise<void>,
-  ) {}
+  ) {
+    this.placements = new RecentPlacements(2 * opts.renewEveryMs);
+  }
 
   get hubId(): string {
     return this.self.hubId;

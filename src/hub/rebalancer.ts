@@ -73,8 +73,10 @@ export class Rebalancer {
     const parallel = 16;
     for (let i = 0; i < names.length; i += parallel) {
       await Promise.all(names.slice(i, i + parallel).map((name) => {
-        const to = pickOwner(name, others);
-        return to ? this.hub.handOff(name, to) : false;
+        const to = pickOwner(name, others, this.membership.placements);
+        if (!to) return false;
+        this.membership.placements.record(to.hubId);
+        return this.hub.handOff(name, to);
       }));
     }
   }
