@@ -11,15 +11,26 @@ export class DeliveryAudit {
   private highest = -1;
   private distinct = 0;
 
-  record(n: number): void {
-    if ((this.seen[n] ?? 0) > 0) {
-      this.duplicates++;
-    } else {
+  /** True the first time message `n` arrives. */
+  record(n: number): boolean {
+    const first = (this.seen[n] ?? 0) === 0;
+    if (first) {
       this.distinct++;
       if (n < this.highest) this.outOfOrder++;
+    } else {
+      this.duplicates++;
     }
     this.seen[n] = (this.seen[n] ?? 0) + 1;
     this.highest = Math.max(this.highest, n);
+    return first;
+  }
+
+  /** Throws unless messages 0…count-1 all arrived, in order. */
+  check(count: number, what: string): void {
+    const missing = this.missing(count);
+    if (missing > 0 || this.outOfOrder > 0) {
+      throw new Error(`${what}: ${missing} of ${count} messages missing, ${this.outOfOrder} out of order`);
+    }
   }
 
   /** True once every one of messages 0…count-1 has arrived. */

@@ -4,7 +4,8 @@ import { DeliveryAudit } from './delivery-audit.js';
 import type { LaunchedHub } from './hub-launcher.js';
 import { markdownTable } from './markdown-table.js';
 import { median } from './median.js';
-import { messageNumber, PacedPublisher } from './paced-publisher.js';
+import { PacedPublisher } from './paced-publisher.js';
+import { messageNumber } from './workloads/numbered-payload.js';
 import { clusterBenchSystem, ownerHub, startCluster } from './systems/cluster-system.js';
 
 export interface FailoverScenario {

@@ -1,10 +1,5 @@
 import type { BenchClient } from './bench-system.js';
-import { PAYLOAD } from './workloads/payload.js';
-
-/** The message number a paced publisher wrote into the first 4 bytes of a payload. */
-export function messageNumber(payload: Uint8Array): number {
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).readUInt32BE(0);
-}
+import { numberedPayload } from './workloads/numbered-payload.js';
 
 /**
  * Publishes messages 0, 1, 2, … to one topic at a fixed rate, with at most
@@ -46,8 +41,7 @@ export class PacedPublisher {
   }
 
   private send(n: number): void {
-    const payload = Buffer.from(PAYLOAD);
-    payload.writeUInt32BE(n, 0);
+    const payload = numberedPayload(n);
     this.inFlight++;
     this.client.publish(this.topic, payload).then(() => {
       this.acked++;

@@ -1,7 +1,7 @@
 import type { BenchClient } from '../bench-system.js';
-import { Countdown } from './countdown.js';
+import { Arrivals } from './arrivals.js';
 import { throughput } from './measurement.js';
-import { PAYLOAD } from './payload.js';
+import { numberedPayload } from './numbered-payload.js';
 import { PAYLOAD_BYTES } from './limits.js';
 import { publishMany } from './publish-many.js';
 import { fmtCount, scaled, type Workload } from './workload.js';
@@ -22,25 +22,22 @@ export const w3FanOut: Workload = {
     + `${fmtCount(scaled(MESSAGES, s))} × ${PAYLOAD_BYTES} B published`,
   async run(system, s) {
     const count = scaled(MESSAGES, s);
-    const arrivals = new Countdown(count * SUBSCRIPTIONS, 'deliveries');
+    const arrivals = new Arrivals(count * SUBSCRIPTIONS, 'deliveries');
     const consumers: BenchClient[] = [];
     for (let k = 0; k < SUBSCRIPTIONS; k++) {
       const consumer = await system.connect(`w3-sub-${k}`);
-      let got = 0;
       await consumer.consume('w3', `fan-${k}`, (d) => {
         d.ack();
-        if (got < count) {
-          got++;
-          arrivals.tick();
-        }
+        arrivals.record(`fan-${k}`, d.payload);
       });
       consumers.push(consumer);
     }
     const publisher = await system.connect('w3-pub');
     const start = performance.now();
-    await publishMany(publisher, count, () => 'w3', () => PAYLOAD);
+    await publishMany(publisher, count, () => 'w3', numberedPayload);
     await arrivals.done;
     const seconds = (performance.now() - start) / 1000;
+    arrivals.check(() => count);
     await Promise.all([publisher, ...consumers].map((c) => c.close()));
     return throughput(count * SUBSCRIPTIONS, seconds);
   },

@@ -1,7 +1,7 @@
 import type { Consumption } from '../bench-system.js';
-import { Countdown } from './countdown.js';
+import { Arrivals } from './arrivals.js';
 import { throughput } from './measurement.js';
-import { PAYLOAD } from './payload.js';
+import { numberedPayload } from './numbered-payload.js';
 import { PAYLOAD_BYTES } from './limits.js';
 import { publishMany } from './publish-many.js';
 import { fmtCount, scaled, type Workload } from './workload.js';
@@ -24,25 +24,23 @@ export const w4ManyTopics: Workload = {
     + `${fmtCount(scaled(MESSAGES, s))} × ${PAYLOAD_BYTES} B round-robin`,
   async run(system, s) {
     const count = scaled(MESSAGES, s);
-    const arrivals = new Countdown(count, 'messages delivered');
-    const perTopic = new Array<number>(TOPICS).fill(0);
+    const arrivals = new Arrivals(count, 'messages delivered');
     const expected = (t: number): number => Math.floor(count / TOPICS) + (t < count % TOPICS ? 1 : 0);
     const consumer = await system.connect('w4-sub');
     const consumptions: Consumption[] = [];
     for (let t = 0; t < TOPICS; t++) {
       consumptions.push(await consumer.consume(topicName(t), 'w4', (d) => {
         d.ack();
-        if (perTopic[t]! < expected(t)) {
-          perTopic[t]!++;
-          arrivals.tick();
-        }
+        arrivals.record(topicName(t), d.payload);
       }));
     }
     const publisher = await system.connect('w4-pub');
     const start = performance.now();
-    await publishMany(publisher, count, topicName, () => PAYLOAD);
+    // Each topic's messages are numbered from 0 in publish order.
+    await publishMany(publisher, count, topicName, (i) => numberedPayload(Math.floor(i / TOPICS)));
     await arrivals.done;
     const seconds = (performance.now() - start) / 1000;
+    arrivals.check((topic) => expected(Number(topic.slice('w4-'.length))));
     await Promise.all([publisher.close(), consumer.close()]);
     return throughput(count, seconds);
   },

@@ -1,6 +1,6 @@
-import { Countdown } from './countdown.js';
+import { Arrivals } from './arrivals.js';
 import { throughput } from './measurement.js';
-import { PAYLOAD } from './payload.js';
+import { numberedPayload } from './numbered-payload.js';
 import { PAYLOAD_BYTES } from './limits.js';
 import { publishMany } from './publish-many.js';
 import { fmtCount, scaled, type Workload } from './workload.js';
@@ -23,21 +23,18 @@ export const w5CatchUp: Workload = {
     await away.createSubscription('w5', 'catch-up');
     await away.close();
     const publisher = await system.connect('w5-pub');
-    await publishMany(publisher, count, () => 'w5', () => PAYLOAD);
+    await publishMany(publisher, count, () => 'w5', numberedPayload);
     await publisher.close();
-    const arrivals = new Countdown(count, 'backlog messages');
-    let got = 0;
+    const arrivals = new Arrivals(count, 'backlog messages');
     const start = performance.now();
     const back = await system.connect('w5-sub');
     await back.consume('w5', 'catch-up', (d) => {
       d.ack();
-      if (got < count) {
-        got++;
-        arrivals.tick();
-      }
+      arrivals.record('catch-up', d.payload);
     });
     await arrivals.done;
     const seconds = (performance.now() - start) / 1000;
+    arrivals.check(() => count);
     await back.close();
     return throughput(count, seconds);
   },

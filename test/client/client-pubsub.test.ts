@@ -129,7 +129,8 @@ describe('client: publish and subscribe against a real hub', () => {
     const sub = await client.subscribe('slow', 's', { from: 'earliest', credit });
     await Promise.all(Array.from({ length: total }, (_, i) => client.publish('slow', `m${i}`)));
     await eventually(() => assert.equal(sub.buffered, credit));
-    await new Promise((r) => setTimeout(r, 300));
+    // Every publish is committed; a round trip on the connection brings whatever the hub sent before it.
+    await client.query('stats');
     assert.equal(sub.buffered, credit, 'no more than the credit arrives while nothing is consumed');
     let maxBuffered = 0;
     const seqs: number[] = [];
@@ -138,7 +139,8 @@ describe('client: publish and subscribe against a real hub', () => {
       seqs.push(m!.seq);
       m!.ack();
       maxBuffered = Math.max(maxBuffered, sub.buffered);
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 20));
+      // A slow consumer: let the hub answer a round trip (and refill the credit) now and then.
+      if (i % 20 === 0) await client.query('stats');
     }
     assert.ok(maxBuffered <= credit, `buffered up to ${maxBuffered} messages with credit ${credit}`);
     assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i + 1));
@@ -194,9 +196,10 @@ describe('client: publish and subscribe against a real hub', () => {
     assert.ok(outcomes.every((o) => o.status === 'rejected' && isCorralError(o.reason, 'CLIENT_CLOSED')));
     assert.equal((await next).done, true);
     await assert.rejects(c.publish('closing', 'late'), (err) => isCorralError(err, 'CLIENT_CLOSED'));
-    // Publishes rejected by close() were never sent.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(await topicInfo(client, 'closing').then((t) => t?.lastSeq ?? 0), 0);
+    // Publishes rejected by close() were never sent: once the hub has seen the connection close (after
+    // every frame it carried), the next message on the topic is its first.
+    await eventually(async () => assert.equal((await client.query('stats')).connections, 1));
+    assert.deepEqual(await client.publish('closing', 'first'), { seq: 1, duplicate: false });
   });
 });
 

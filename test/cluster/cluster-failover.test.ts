@@ -25,6 +25,19 @@ async function ownerHub(hubs: HubProcess[], topic: string): Promise<HubProcess> 
   return found!;
 }
 
+/** Hub ids with a live lease, as the cluster sees them through `via`. */
+async function liveHubIds(via: Client): Promise<string[]> {
+  return (await via.query('hubs')).hubs.map((h) => h.hubId);
+}
+
+/** How many of the topics named `prefix…` each hub owns, by the owner records. */
+async function ownedPerHub(hub: HubProcess, prefix: string): Promise<Map<string, number>> {
+  const body = (await (await fetch(`${hub.httpUrl}/api/topics`)).json()) as { topics: Array<{ topic: string; owner?: string }> };
+  const counts = new Map<string, number>();
+  for (const t of body.topics) if (t.topic.startsWith(prefix) && t.owner) counts.set(t.owner, (counts.get(t.owner) ?? 0) + 1);
+  return counts;
+}
+
 function urlOf(hubs: HubProcess[]): string {
   return `corral://${hubs.map((h) => `127.0.0.1:${h.port}`).join(',')}`;
 }
@@ -117,13 +130,14 @@ describe('cluster failover', () => {
     await (await boot.subscribe('stale.topic', 'check', { from: 'earliest' })).close();
     await boot.publish('stale.topic', 'one');
     const owner = await ownerHub(hubs, 'stale.topic');
+    const ownerId = await hubIdOf(owner);
     const direct = await RawConnection.hello(owner.port);
     process.kill(owner.pid, 'SIGSTOP');
     direct.send({ type: FrameType.PUBLISH, corr: 99, topic: 'stale.topic', key: undefined, producerId: undefined, producerSeq: 0, payload: Buffer.from('stale') });
-    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
     const others = hubs.filter((h) => h !== owner);
     const fresh = await connect(urlOf(others));
     clients.push(fresh);
+    await eventually(async () => assert.ok(!(await liveHubIds(fresh)).includes(ownerId), 'the paused owner\'s lease lapsed'), 30_000);
     const r = await fresh.publish('stale.topic', 'two');
     assert.equal(r.seq, 2);
     process.kill(owner.pid, 'SIGCONT');
@@ -179,8 +193,12 @@ describe('cluster failover', () => {
     const joined = await startHub({ args: ['--store', pg.url, '--lease', String(LEASE_MS)] });
     hubs.push(joined);
     const joinedId = await hubIdOf(joined);
-    // Load reports refresh with each lease renewal.
-    await new Promise((r) => setTimeout(r, LEASE_MS));
+    // Load reports refresh with each lease renewal: wait until they show the 20 topics and the new hub.
+    await eventually(async () => {
+      const live = (await client.query('hubs')).hubs;
+      assert.ok(live.some((h) => h.hubId === joinedId), 'the new hub is live');
+      assert.equal(live.reduce((n, h) => n + h.load.topics, 0), 20, 'the reports show every topic');
+    }, 30_000);
     for (let i = 0; i < 20; i++) await client.publish(`after.${i}`, 'x');
     const body = (await (await fetch(`${joined.httpUrl}/api/topics`)).json()) as { topics: Array<{ topic: string; owner?: string }> };
     const mine = body.topics.filter((t) => t.topic.startsWith('after.') && t.owner === joinedId);
@@ -197,10 +215,14 @@ describe('cluster failover', () => {
     const joined = await startHub({ args });
     hubs.push(joined);
     const joinedId = await hubIdOf(joined);
+    // Levelling stops once every hub is inside the dead band around the mean of 10 topics
+    // (src/hub/rebalancer.ts): none above 10 × 1.2 + 1, the joined hub at 10 × 0.8 or more.
     await eventually(async () => {
-      const res = (await (await fetch(`${joined.httpUrl}/api/topics`)).json()) as { topics: Array<{ topic: string; owner?: string }> };
-      const mine = res.topics.filter((t) => t.topic.startsWith('level.') && t.owner === joinedId).length;
-      assert.ok(mine >= 7, `the joined hub owns ${mine} of 30 topics`);
+      const owned = await ownedPerHub(joined, 'level.');
+      const summary = [...owned.values()].join(', ');
+      assert.equal([...owned.values()].reduce((a, b) => a + b, 0), 30, `every topic has an owner: ${summary}`);
+      assert.ok((owned.get(joinedId) ?? 0) >= 8, `the joined hub owns ${owned.get(joinedId) ?? 0} of 30 topics: ${summary}`);
+      for (const [id, n] of owned) assert.ok(n <= 13, `hub ${id} still owns ${n} of 30: ${summary}`);
     }, 30_000);
     const counts = pubs.map((p) => p.acked.size);
     await eventually(() => assert.ok(pubs.every((p, i) => p.acked.size >= counts[i]! + 100)), 30_000);

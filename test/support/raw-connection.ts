@@ -16,6 +16,7 @@ export class RawConnection {
   /** Sees every frame first; return false to not keep it in `frames` (large streams). */
   keep: (f: Frame) => boolean = () => true;
   private waiters: Array<() => void> = [];
+  private pings = 0;
 
   private constructor(readonly socket: Socket) {
     const decoder = new FrameDecoder({
@@ -89,6 +90,16 @@ export class RawConnection {
         this.waiters.push(() => { clearTimeout(t); resolve(); });
       });
     }
+  }
+
+  /**
+   * PING and wait for its PONG: the hub answers frames of a connection in
+   * order, so every frame it wrote to this connection before is in `frames`.
+   */
+  async roundTrip(timeoutMs = 10_000): Promise<void> {
+    const id = ++this.pings;
+    this.send({ type: FrameType.PING, id });
+    await this.waitFor((f) => f.type === FrameType.PONG && 'id' in f && f.id === id, timeoutMs);
   }
 
   async waitClosed(timeoutMs = 10_000): Promise<void> {
