@@ -18,6 +18,8 @@ export function resourceStateKey(resource: string): string {
  * and is refused with FENCED: nothing it writes lands.
  */
 export class ResourceState {
+  private writing: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly metadata: MetadataStore,
     readonly resource: string,
@@ -47,8 +49,17 @@ export class ResourceState {
     return this.data;
   }
 
-  /** Replaces the state; FENCED (nothing written, ownership given up) when another owner claimed it since. */
-  async write(data: string): Promise<void> {
+  /**
+   * Replaces the state; FENCED (nothing written, ownership given up) when
+   * another owner claimed it since. Writes run one at a time, in call order.
+   */
+  write(data: string): Promise<void> {
+    const p = this.writing.then(() => this.put(data));
+    this.writing = p.catch(() => undefined);
+    return p;
+  }
+
+  private async put(data: string): Promise<void> {
     const value = JSON.stringify({ epoch: this.epoch, data } satisfies StoredState);
     const res = await this.metadata.put(resourceStateKey(this.resource), value, { expectedVersion: this.version });
     if (!res.ok) {
