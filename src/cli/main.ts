@@ -8,6 +8,7 @@ import { addDevCommand } from './dev-command.js';
 import { addStartCommand } from './start-command.js';
 import { addStatsCommand } from './stats-command.js';
 import { addSubCommand } from './sub-command.js';
+import { addTimeCommand } from './time-command.js';
 import { addTopicsCommand } from './topics-command.js';
 import { addUnsubCommand } from './unsub-command.js';
 
@@ -26,6 +27,7 @@ addStatsCommand(program);
 addHubsCommand(program);
 addUnsubCommand(program);
 addRetainCommand(program);
+addTimeCommand(program);
 
 try {
   await program.parseAsync(process.argv);

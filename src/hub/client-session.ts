@@ -21,6 +21,8 @@ export interface SessionHost {
   readonly token: string | undefined;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** [P-1.4] the requested features this hub grants. */
+  grantFeatures(requested: readonly string[]): string[];
   /** A frame after the handshake. */
   route(session: ClientSession, frame: Frame): void;
   /** The connection can take more deliveries. */
@@ -137,7 +139,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.send(encodeFrame({
       type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: this.host.hubId,
       maxFrameBytes: limits.maxFrameBytes, maxPayloadBytes: limits.maxPayloadBytes,
-      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: [],
+      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: this.host.grantFeatures(f.features),
     }));
   }
 

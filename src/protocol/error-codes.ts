@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
   CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
   INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+  UNKNOWN_SERVICE: { wire: 29, retryable: false, summary: 'The request is for a service this hub does not run.' },
+  INVALID_RESOURCE: { wire: 30, retryable: false, summary: 'The service resource name is not <kind>|<name> with a kind the service owns and a name of 1-255 characters from [A-Za-z0-9._:/-].' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
