@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MetadataEntry, MetadataStore, PutResult } from '../metadata-store.js';
+import type { MetadataEntry, MetadataStore, PutResult } from '../../../src/store/metadata-store.js';
 import type { StoreHarness } from './store-harness.js';
 
 /** A lease short enough to lapse in a test, long enough for any backend to read it back first. */
