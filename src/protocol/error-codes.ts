@@ -39,6 +39,10 @@ export const ERROR_CODES = {
   TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
   CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
   INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+  DATA_DIR_LOCKED: { wire: 29, retryable: false, summary: 'Hub start: another running hub holds the data directory.' },
+  DATA_DIR_UNUSABLE: { wire: 30, retryable: false, summary: 'Hub start: the data directory cannot be created or written.' },
+  LISTEN_FAILED: { wire: 31, retryable: false, summary: 'Hub start: a port could not be listened on (in use, or not allowed).' },
+  NOT_A_HUB: { wire: 32, retryable: false, summary: 'Client side: the address answered, but not with the Corral protocol (an HTTP server, such as a hub\'s admin port).' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
