@@ -3,6 +3,7 @@ import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CorralError } from '../protocol/corral-error.js';
+import { processRunning } from './process-running.js';
 
 /** The lock file inside a data directory; it names the process holding the directory. */
 export const LOCK_FILE = 'corral.lock';
@@ -81,14 +82,7 @@ function readHolder(path: string): LockHolder | undefined {
 function isLive(h: LockHolder): boolean {
   if (h.hostname !== hostname()) return true;
   // The same pid as ours is an earlier incarnation (a container restarted with the same pid).
-  if (h.pid === process.pid) return false;
-  try {
-    process.kill(h.pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return h.pid !== process.pid && processRunning(h.pid);
 }
 
 function removeIfUnchanged(path: string, stale: LockHolder | undefined): void {

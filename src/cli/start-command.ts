@@ -33,6 +33,7 @@ interface StartOptions {
   maxPayload: number;
   gcInterval: number;
   logLevel: string;
+  exitWithParent?: boolean;
 }
 
 /** `corral start`: a standalone hub on the embedded SQLite store. */
@@ -56,6 +57,8 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.
+    .addOption(new Option('--exit-with-parent', 'stop gracefully when standard input closes').hideHelp())
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
@@ -78,7 +81,11 @@ export function addStartCommand(program: Command): void {
           process.exit(1);
         });
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // SIGHUP too: a hub started from a terminal stops cleanly when the terminal closes.
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+      if (o.exitWithParent) {
+        process.stdin.once('close', onSignal);
+        process.stdin.resume();
+      }
     });
 }
