@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from './parse-duration.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -32,6 +33,8 @@ interface StartOptions {
   durability: 'fsync' | 'process';
   maxPayload: number;
   gcInterval: number;
+  retainCount: number;
+  retainAge: number;
   logLevel: string;
   exitWithParent?: boolean;
 }
@@ -54,6 +57,10 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
+    .addOption(new Option('--retain-count <n>', 'default retention: a topic without its own (corral retain) keeps at least its newest N messages')
+      .env('CORRAL_RETAIN_COUNT').default(0).argParser(wholeNumber(0)))
+    .addOption(new Option('--retain-age <duration>', 'default retention: a topic without its own keeps messages younger than this (10s, 30m, 1h, 7d)')
+      .env('CORRAL_RETAIN_AGE').default(0).argParser(parseDuration))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
@@ -64,7 +71,7 @@ export function addStartCommand(program: Command): void {
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024 },
-        tuning: { gcIntervalMs: o.gcInterval },
+        tuning: { gcIntervalMs: o.gcInterval, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
       });
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,
