@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { addDeleteCommand } from './delete-command.js';
 import { addHubsCommand } from './hubs-command.js';
 import { addPubCommand } from './pub-command.js';
 import { reportError } from './report-error.js';
@@ -28,6 +29,7 @@ addStatsCommand(program);
 addHubsCommand(program);
 addUnsubCommand(program);
 addRetainCommand(program);
+addDeleteCommand(program);
 
 try {
   await program.parseAsync(process.argv);

