@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { applyConfigFile } from './config-file.js';
 import { parseDuration } from './parse-duration.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
@@ -44,6 +45,7 @@ export function addStartCommand(program: Command): void {
   program
     .command('start')
     .description('start a standalone hub on the embedded SQLite store')
+    .addOption(new Option('--config <file>', 'JSON file of options ({"port": 7400, "data": "/srv/corral", …}); environment and flags override it').env('CORRAL_CONFIG'))
     .addOption(new Option('--data <dir>', 'data directory (standalone)').env('CORRAL_DATA').default('.corral'))
     .addOption(new Option('--store <url>', 'cluster mode: postgres://user:pass@host:port/db shared by every hub').env('CORRAL_STORE').argParser(postgresUrl))
     .addOption(new Option('--advertise <host:port>', 'cluster mode: the address other hubs redirect clients to').env('CORRAL_ADVERTISE'))
@@ -66,6 +68,15 @@ export function addStartCommand(program: Command): void {
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.
     .addOption(new Option('--exit-with-parent', 'stop gracefully when standard input closes').hideHelp())
+    .hook('preAction', (cmd) => {
+      const path = cmd.getOptionValue('config') as string | undefined;
+      if (path === undefined) return;
+      try {
+        applyConfigFile(cmd, path);
+      } catch (err) {
+        cmd.error(`error: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+      }
+    })
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
