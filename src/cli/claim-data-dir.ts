@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CorralError, isCorralError } from '../protocol/corral-error.js';
 import { DataDirLock } from './data-dir-lock.js';
 
@@ -11,6 +11,11 @@ const WHY: Record<string, string> = {
   EROFS: 'the file system is read-only',
   ENOSPC: 'the disk is full',
 };
+
+/** The SQLite store file inside a standalone hub's data directory. */
+export function storeFile(dataDir: string): string {
+  return join(resolve(dataDir), 'corral.db');
+}
 
 /**
  * Creates the data directory when missing and takes its lock. Every failure

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { addBackupCommands } from './backup-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addHubsCommand } from './hubs-command.js';
 import { addPubCommand } from './pub-command.js';
@@ -30,6 +31,7 @@ addHubsCommand(program);
 addUnsubCommand(program);
 addRetainCommand(program);
 addDeleteCommand(program);
+addBackupCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
 import { CorralError, isCorralError } from '../protocol/corral-error.js';
-import { claimDataDir } from './claim-data-dir.js';
+import { claimDataDir, storeFile } from './claim-data-dir.js';
 import type { DataDirLock } from './data-dir-lock.js';
 import { systemClock } from '../hub/clock.js';
 import { ClusterOwnership } from '../hub/cluster-ownership.js';
@@ -59,9 +59,9 @@ async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined): P
   if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
   try {
-    return openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
+    return openSqliteStores({ path: storeFile(dataDir), durability: opts.durability });
   } catch (err) {
-    throw isCorralError(err, 'STORE_UNAVAILABLE') ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${join(dataDir, 'corral.db')})`, { cause: err }) : err;
+    throw isCorralError(err, 'STORE_UNAVAILABLE') ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${storeFile(dataDir)})`, { cause: err }) : err;
   }
 }
 
