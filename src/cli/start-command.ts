@@ -87,7 +87,7 @@ export function addStartCommand(program: Command): void {
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,
         `  protocol  ${running.url}`,
-        `  admin     ${running.httpUrl}  (/metrics /api/topics /api/stats /healthz)`,
+        `  admin     ${running.httpUrl}  (dashboard at /; /metrics /api/topics /api/stats /api/hubs /healthz)`,
         o.store ? `  store     ${redactPassword(o.store)}` : `  data      ${resolve(o.data)}`,
         '',
       ].join('\n'));
