@@ -47,7 +47,7 @@ const MAX_IN_FLIGHT = 1000;
 export function addPubCommand(program: Command): void {
   addClientOptions(program
     .command('pub')
-    .description('publish one message, or every line of standard input as one message')
+    .description('publish one message, every line of standard input as one message, or a whole file (--file) as one message')
     .argument('<topic>', 'topic name')
     .argument('[message]', 'the message; "-" (or nothing) reads standard input, one message per line')
     .option('--file <path>', 'publish the whole file as one message ("-": all of standard input)')
