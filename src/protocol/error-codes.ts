@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
   CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
   INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+  OUTCOME_UNKNOWN: { wire: 29, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
