@@ -42,16 +42,14 @@ describe('FrameDecoder: buffering and backpressure', () => {
   it('holds frames while paused, in order, and goes on after resume; bytes pushed meanwhile follow', () => {
     const frames = [1, 2, 3, 4, 5].map((i) => publish(i, 10));
     const seen: number[] = [];
-    let decoder: FrameDecoder | undefined;
-    const d = new FrameDecoder({
+    const d: FrameDecoder = new FrameDecoder({
       frame: (f) => {
         if ('corr' in f) seen.push(f.corr);
-        if (seen.length === 2) decoder!.pause();
+        if (seen.length === 2) d.pause();
       },
       badFrame: () => assert.fail('bad frame'),
       fatal: () => assert.fail('fatal'),
     }, 1024);
-    decoder = d;
     d.push(Buffer.concat(frames.slice(0, 3).map(encodeFrame)));
     assert.deepEqual(seen, [1, 2]);
     d.push(Buffer.concat(frames.slice(3).map(encodeFrame)));
