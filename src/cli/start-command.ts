@@ -31,6 +31,7 @@ interface StartOptions {
   token?: string;
   durability: 'fsync' | 'process';
   maxPayload: number;
+  maxConnections: number;
   gcInterval: number;
   logLevel: string;
 }
@@ -53,6 +54,7 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
+    .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
@@ -60,7 +62,7 @@ export function addStartCommand(program: Command): void {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
-        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024 },
+        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
         tuning: { gcIntervalMs: o.gcInterval },
       });
       process.stdout.write([

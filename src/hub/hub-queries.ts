@@ -28,9 +28,26 @@ export interface QueryableHub {
 
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
 export class HubQueries {
+  /** Answers being computed, by kind: concurrent askers share one (none of the kinds takes arguments yet). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
   constructor(private readonly hub: QueryableHub) {}
 
-  answer(kind: string, _args: string): Promise<unknown> {
+  /**
+   * A burst of the same query (a dashboard, or a client flooding QUERY) costs
+   * the store one read, not one per asker: each asker gets the answer of the
+   * computation under way when it asked, which is as fresh as its own would be.
+   */
+  answer(kind: string, args: string): Promise<unknown> {
+    let p = this.inFlight.get(kind);
+    if (p === undefined) {
+      p = this.compute(kind, args).finally(() => this.inFlight.delete(kind));
+      this.inFlight.set(kind, p);
+    }
+    return p;
+  }
+
+  private compute(kind: string, _args: string): Promise<unknown> {
     switch (kind) {
       case 'topics': return this.topics().then((topics) => ({ topics }));
       case 'stats': return this.stats();

@@ -17,6 +17,7 @@ import { HubMetrics } from './hub-metrics.js';
 import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
 import type { HubService, LocalTopics } from './hub-service.js';
 import { LocalPublisher } from './local-publisher.js';
+import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
@@ -107,7 +108,11 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   /** Serves one client connection over any duplex byte stream. */
-  accept(stream: Duplex): ClientSession {
+  accept(stream: Duplex): ClientSession | undefined {
+    if (this.sessions.size >= this.limits.maxConnections) {
+      refuseConnection(stream, new CorralError('CONNECTION_LIMIT', `hub ${this.hubId} serves ${this.sessions.size} connections, its maximum`), this.metrics);
+      return undefined;
+    }
     const session = new ClientSession(stream, this);
     this.sessions.add(session);
     if (this.stopping) session.goodbye('hub is shutting down');
@@ -287,10 +292,11 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   private onQuery(session: ClientSession, f: QueryFrame): void {
+    session.queryStarted();
     this.queries.answer(f.kind, f.args).then(
       (result) => session.send(encodeFrame({ type: FrameType.RESULT, corr: f.corr, json: JSON.stringify(result) })),
       (err: unknown) => session.sendError(f.corr, asCorralError(err)),
-    );
+    ).finally(() => session.queryDone());
   }
 
   private routeService(session: ClientSession, name: string, f: Extract<Frame, { service: string }>): void {

@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
   CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
   INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+  SLOW_READER: { wire: 30, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
+  CONNECTION_LIMIT: { wire: 31, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
   OUTCOME_UNKNOWN: { wire: 29, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
