@@ -199,6 +199,10 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   sendError(corr: number, err: CorralError, subId = 0): void {
     this.host.metrics.errors.inc({ code: err.code });
     this.send(encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message: err.message }));
+    // [P-1.7] Only what the client could have avoided counts: a retryable
+    // refusal is the hub's (store failing, shutdown, fencing, a topic moving),
+    // and an attachment ended by another client's act is not this one's doing.
+    if (err.retryable || subId !== 0) return;
     if (++this.errors > this.host.limits.maxErrorsPerConnection) {
       this.host.logger.warn({ session: this.id }, 'closing a connection that sent too many bad requests');
       this.close();
