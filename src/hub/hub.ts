@@ -285,7 +285,7 @@ export class Hub implements SessionHost, QueryableHub {
   private onConfigure(session: ClientSession, f: ConfigureTopicFrame): void {
     this.withTopic(session, f.corr, f.topic, async (t) => {
       const retention: Retention = { retainCount: f.retainCount, retainMs: f.retainMs };
-      await this.stores.metadata.put(topicConfigKey(t.name), JSON.stringify(retention));
+      await this.stores.metadata.put(topicConfigKey(t.name), JSON.stringify(retention), { fence: t.fence });
       t.retention = retention;
       session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
     });
