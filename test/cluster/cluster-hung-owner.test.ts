@@ -32,6 +32,7 @@ describe('cluster: a hung owner', () => {
     const stream = publishStream(pubClient, 'hung', total);
     await eventually(() => assert.ok(stream.acked.size >= 500), 30_000);
     const victim = await cluster.ownerOf('hung');
+    assert.ok(victim, 'the topic has an owner');
     const stoppedAt = Date.now();
     process.kill(victim.pid, 'SIGSTOP');
     // Past the client's request timeout (30 s): a publisher stuck on the hung hub fails here.
