@@ -15,6 +15,7 @@ import { Rebalancer } from '../hub/rebalancer.js';
 import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp } from '../hub/tcp-listener.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
+import { withJournal } from '../store/journal/with-journal.js';
 import { openSqliteStores } from '../store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../store/stores.js';
 
@@ -54,16 +55,22 @@ function addressOf(server: Server): { host: string; port: number } {
   return { host: a.address, port: a.port };
 }
 
-async function openStores(opts: RunHubOptions): Promise<Stores> {
+/**
+ * Cluster: both stores in PostgreSQL, which outlives any hub's machine.
+ * Standalone: SQLite in the data directory, with the journal in front of the
+ * message log as the ack path (docs/decisions/journal.md).
+ */
+async function openStores(opts: RunHubOptions, logger: Logger): Promise<Stores> {
   if (opts.store) return openPostgresStores({ url: opts.store, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  return openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
+  const sqlite = openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
+  return withJournal(sqlite, { dir: join(dataDir, 'journal'), durability: opts.durability, logger });
 }
 
 /** Starts a hub: standalone on SQLite, or a cluster member over PostgreSQL. */
 export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level: opts.logLevel }, pino.destination(2))): Promise<RunningHub> {
-  const stores = await openStores(opts);
+  const stores = await openStores(opts, logger);
   const hubId = `hub-${randomBytes(4).toString('hex')}`;
   const log = logger.child({ hubId });
   let membership: Membership | undefined;
