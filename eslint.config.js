@@ -16,4 +16,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The shipped package (dist/src) must carry no test code: src/ never reaches into test/ or the test runner.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'node:test', message: 'test code lives under test/, not src/' },
+        ],
+        patterns: [
+          { group: ['node:test/*'], message: 'test code lives under test/, not src/' },
+          { group: ['**/test/**', '**/test'], message: 'src/ must not import from test/' },
+        ],
+      }],
+    },
+  },
 );

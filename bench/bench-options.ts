@@ -6,6 +6,8 @@ export const DURABILITIES = ['fsync', 'process'] as const;
 export type CorralDurability = (typeof DURABILITIES)[number];
 /** The failover figure: not a workload (it kills hubs), and only meaningful on a cluster. */
 export const FAILOVER = 'FAILOVER';
+/** The farm clock run: estimate error and TIME_REQUESTs per second on one hub. */
+export const CLOCK = 'CLOCK';
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -25,9 +27,10 @@ export interface BenchOptions {
 
 export const USAGE = `npm run bench -- [options]
 
-  --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, and FAILOVER, which
-                        implies --cluster; default all workloads, or none when
-                        --micro is given; with --cluster W1-W5 and FAILOVER)
+  --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
+                        clock), and FAILOVER, which implies --cluster; default
+                        all workloads and CLOCK, or none when --micro is given;
+                        with --cluster W1-W5 and FAILOVER)
   --vs nats,redis,mosquitto
                         also run the workloads on these systems where installed
   --durability fsync,process
@@ -76,11 +79,11 @@ export function parseBenchOptions(argv: readonly string[], workloadIds: readonly
     },
     strict: true,
   });
-  const ids = [...workloadIds, FAILOVER];
+  const ids = [...workloadIds, FAILOVER, CLOCK];
   const only = list(values.only?.toUpperCase(), ids, 'workload');
   const cluster = values.cluster || (only?.includes(FAILOVER) ?? false);
   return {
-    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids : workloadIds,
+    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK) : [...workloadIds, CLOCK],
     runs: positive(values.runs, 'runs', 1, true),
     vs: list(values.vs, PEER_NAMES, 'peer') ?? [],
     durability: list(values.durability, DURABILITIES, 'durability') ?? DURABILITIES,

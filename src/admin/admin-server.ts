@@ -5,7 +5,8 @@ import { listen } from '../hub/listen.js';
 
 /**
  * The admin HTTP API: GET /metrics (Prometheus), /healthz, /api/topics,
- * /api/stats. Read-only; it listens on loopback unless told otherwise.
+ * /api/stats, and each service's /api/<service>/<route>. Read-only; it
+ * listens on loopback unless told otherwise.
  */
 export async function startAdminServer(hub: Hub, host: string, port: number): Promise<Server> {
   const queries = new HubQueries(hub);
@@ -17,7 +18,8 @@ export async function startAdminServer(hub: Hub, host: string, port: number): Pr
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
-    const route = routes[path];
+    const service = hub.services.adminRoute(path);
+    const route = routes[path] ?? (service && (async () => ({ type: 'application/json', body: JSON.stringify(await service()) })));
     if (req.method !== 'GET' || !route) {
       res.writeHead(req.method === 'GET' ? 404 : 405, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: req.method === 'GET' ? 'not found' : 'method not allowed', paths: Object.keys(routes) }));

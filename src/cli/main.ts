@@ -1,34 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { addHubsCommand } from './hubs-command.js';
-import { addPubCommand } from './pub-command.js';
+import { CommanderError } from 'commander';
+import { corralProgram } from './corral-program.js';
 import { reportError } from './report-error.js';
-import { addRetainCommand } from './retain-command.js';
-import { addDevCommand } from './dev-command.js';
-import { addStartCommand } from './start-command.js';
-import { addStatsCommand } from './stats-command.js';
-import { addSubCommand } from './sub-command.js';
-import { addTopicsCommand } from './topics-command.js';
-import { addUnsubCommand } from './unsub-command.js';
-
-const program = new Command('corral')
-  .description('Corral: messaging and coordination for server farms')
-  .showHelpAfterError('(run with --help for usage)')
-  // Usage errors surface as CommanderError so they can exit 2, apart from failures (1).
-  .exitOverride();
-
-addStartCommand(program);
-addDevCommand(program);
-addPubCommand(program);
-addSubCommand(program);
-addTopicsCommand(program);
-addStatsCommand(program);
-addHubsCommand(program);
-addUnsubCommand(program);
-addRetainCommand(program);
 
 try {
-  await program.parseAsync(process.argv);
+  await corralProgram().parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     // Commander already printed the usage error (or the help).

@@ -14,6 +14,7 @@ import { Membership } from '../hub/membership.js';
 import { Rebalancer } from '../hub/rebalancer.js';
 import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp } from '../hub/tcp-listener.js';
+import { builtInServices } from '../services/built-in-services.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
 import { withJournal } from '../store/journal/with-journal.js';
 import { openSqliteStores } from '../store/sqlite/open-sqlite-stores.js';
@@ -88,7 +89,7 @@ export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level:
   }
   const hub = new Hub({
     hubId, stores, ownership, logger: log, clock: systemClock, token: opts.token, durability: opts.durability,
-    limits: opts.limits, tuning: opts.tuning, membership,
+    limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(),
   });
   const sampler = new LoadSampler(hub);
   await hub.start();

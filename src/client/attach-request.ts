@@ -33,7 +33,7 @@ export class AttachRequest extends Request {
   }
 
   complete(f: ReplyFrame, conn: HubConnection<Request>): void {
-    if (f.type !== FrameType.SUBSCRIBED) {
+    if ('service' in f || f.type !== FrameType.SUBSCRIBED) {
       this.fail(new CorralError('BAD_FRAME', `hub ${conn.key} answered SUBSCRIBE with frame 0x${f.type.toString(16)}`));
       return;
     }

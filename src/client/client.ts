@@ -4,7 +4,9 @@ import { CorralError } from '../protocol/corral-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { FrameType } from '../protocol/frame-type.js';
-import type { DeliverFrame, RedirectFrame, StartPosition, SubscribedFrame } from '../protocol/frames.js';
+import { SERVICE_RANGES } from '../protocol/frame-type.js';
+import type { DeliverFrame, RedirectFrame, ServiceFrame, StartPosition, SubscribedFrame } from '../protocol/frames.js';
+import { decodeServiceMessage } from '../protocol/service-envelope.js';
 import { parseHostPort, parseHubUrl, type HubAddress } from '../protocol/hub-url.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
 import { AttachRequest, type AttachListener } from './attach-request.js';
@@ -18,6 +20,8 @@ import type { HubsResult, StatsResult, TopicsResult } from '../protocol/query-re
 import { DetachRequest, ReplyRequest } from './reply-request.js';
 import { RequestQueue } from './request-queue.js';
 import type { Request } from './request.js';
+import { ServiceChannel, type ServiceChannelHost } from './service-channel.js';
+import type { ServiceRequest } from './service-request.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { TopicRouter } from './topic-router.js';
 import { tcpTransport } from './transport.js';
@@ -35,8 +39,6 @@ export interface ClientEvents {
 const MAX_REDIRECTS = 5;
 /** Resends of one request after retryable errors; also re-attaches of a subscription in a row that end or fail. */
 const MAX_RETRIES = 10;
-/** Refusals that mean "not applied, try again later or through another hub" ([P-4.2], [P-5.9], [P-6.1]). */
-const RETRY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SHUTTING_DOWN', 'NOT_OWNER', 'STORE_UNAVAILABLE', 'FENCED', 'OVERLOADED']);
 /** The hub stopped serving the topic without naming its owner: a route to it is stale ([P-6.1], [P-6.4]). */
 const OWNER_GONE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_OWNER', 'FENCED', 'SHUTTING_DOWN']);
 const MAX_CREDIT = 0xffffffff;
@@ -48,7 +50,7 @@ type Conn = HubConnection<Request>;
  * (the bootstrap hub, and owners it redirected to [P-6.1]), resends what a
  * lost connection left unanswered, and re-attaches subscriptions.
  */
-export class Client extends EventEmitter<ClientEvents> implements ConnectionOwner<Request>, AttachListener, SubscriptionOwner {
+export class Client extends EventEmitter<ClientEvents> implements ConnectionOwner<Request>, AttachListener, SubscriptionOwner, ServiceChannelHost {
   /** [P-4.4] names this client's publishes so the hub stores a resent one once. */
   readonly producerId = randomBytes(12).toString('base64url');
   private producerSeq = 0;
@@ -59,6 +61,7 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   private readonly router: TopicRouter;
   private readonly queue: RequestQueue;
   private readonly subs = new Map<number, Subscription>();
+  private readonly channels = new Map<string, ServiceChannel>();
   private nextSubId = 1;
   private sweepTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -74,6 +77,8 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
       transport: options.transport ?? tcpTransport,
       token: options.token ?? '',
       name: options.name ?? 'corral-client',
+      // [P-1.4] every service the protocol knows; WELCOME grants those the hub runs.
+      features: SERVICE_RANGES.map((r) => r.service),
       connectTimeoutMs: positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
       pingIntervalMs: positive(options.pingIntervalMs ?? 30_000, 'pingIntervalMs'),
     }, this, () => this.queue.schedule());
@@ -189,6 +194,38 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   }
 
   /**
+   * The client channel of a service [P-11.1] (`clock`, `sync`, …): requests
+   * for its resources are routed, redirected and retried like topic requests.
+   */
+  service(name: string): ServiceChannel {
+    let channel = this.channels.get(name);
+    if (channel === undefined) {
+      if (!SERVICE_RANGES.some((r) => r.service === name)) throw new CorralError('UNKNOWN_SERVICE', `no service named ${JSON.stringify(name)} in this client's protocol`);
+      channel = new ServiceChannel(name, this, this.requestTimeoutMs);
+      this.channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  /** The hubs this client connected to, and the services (features) each granted [P-1.4]. */
+  hubs(): Array<{ hubId: string; address: string; features: readonly string[] }> {
+    return this.router.connections().map((c) => ({ hubId: c.welcome?.hubId ?? '', address: c.key, features: c.welcome?.features ?? [] }));
+  }
+
+  submitService(channel: ServiceChannel, req: ServiceRequest): void {
+    if (this.state === 'closed') {
+      req.fail(this.closedError());
+      return;
+    }
+    const welcome = this.router.primary?.welcome;
+    if (welcome !== undefined && !welcome.features.includes(channel.name)) {
+      req.fail(new CorralError('UNKNOWN_SERVICE', `hub ${welcome.hubId} does not run the ${channel.name} service (it runs: ${welcome.features.join(', ') || 'none'})`));
+      return;
+    }
+    this.queue.submit(req);
+  }
+
+  /**
    * GOODBYE and close [P-1.6]: requests still pending reject with
    * CLIENT_CLOSED, subscription iterators end. Acks already given are sent first.
    */
@@ -219,12 +256,12 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   // ---- ConnectionOwner
 
   reply(conn: Conn, req: Request, frame: ReplyFrame): void {
-    this.queue.settle(conn, req, frame.type === FrameType.PUBLISH_ACK && !frame.duplicate);
+    this.queue.settle(conn, req, !('service' in frame) && frame.type === FrameType.PUBLISH_ACK && !frame.duplicate);
     req.complete(frame, conn);
   }
 
   refused(conn: Conn, req: Request, err: CorralError): void {
-    if (req.resendable && RETRY_CODES.has(err.code) && req.retries < MAX_RETRIES && this.state !== 'closed') {
+    if (req.resendable && req.retriesOn(err) && req.retries < MAX_RETRIES && this.state !== 'closed') {
       const topic = req.topic;
       if (topic !== undefined && OWNER_GONE_CODES.has(err.code)) this.router.forget(topic, conn);
       // [P-6.4] a REDIRECT for the topic arrived ahead of this refusal: resend to the new owner at once.
@@ -256,6 +293,16 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   delivered(conn: Conn, f: DeliverFrame): void {
     const sub = this.subs.get(f.subId);
     if (sub !== undefined && sub.channel === conn) sub.deliver(f);
+  }
+
+  pushed(_conn: Conn, f: ServiceFrame): void {
+    const channel = this.channels.get(f.service);
+    if (channel === undefined) return;
+    try {
+      channel.emit('push', decodeServiceMessage(f));
+    } catch (err) {
+      this.emitError(asCorralError(err));
+    }
   }
 
   attachmentEnded(conn: Conn, subId: number, err: CorralError): void {

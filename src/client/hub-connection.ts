@@ -6,13 +6,13 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameType } from '../protocol/frame-type.js';
 import {
   PROTOCOL_VERSION, type DeliverFrame, type ErrorFrame, type Frame, type OkFrame, type PublishAckFrame, type RedirectFrame,
-  type ResultFrame, type SubscribedFrame, type WelcomeFrame,
+  type ResultFrame, type ServiceFrame, type SubscribedFrame, type WelcomeFrame,
 } from '../protocol/frames.js';
 import { formatHostPort, type HubAddress } from '../protocol/hub-url.js';
 import type { Transport } from './transport.js';
 
-/** Frames that answer a request successfully [P-1.5]. */
-export type ReplyFrame = PublishAckFrame | SubscribedFrame | OkFrame | ResultFrame;
+/** Frames that answer a request successfully [P-1.5]; a service frame answers a service request [P-11.1]. */
+export type ReplyFrame = PublishAckFrame | SubscribedFrame | OkFrame | ResultFrame | ServiceFrame;
 
 /** A request as a connection sees it: encodable under whatever corr the connection assigns. */
 export interface OutgoingRequest {
@@ -41,6 +41,8 @@ export interface ConnectionOwner<R extends OutgoingRequest> {
   /** REDIRECT with corr 0: the hub handed the topic to another owner [P-6.4]. */
   rerouted(conn: HubConnection<R>, frame: RedirectFrame): void;
   delivered(conn: HubConnection<R>, frame: DeliverFrame): void;
+  /** A service frame that answers no request: pushed by the hub [P-11.1]. */
+  pushed(conn: HubConnection<R>, frame: ServiceFrame): void;
   /** ERROR with a subId: that attachment ended [P-5.9]. */
   attachmentEnded(conn: HubConnection<R>, subId: number, err: CorralError): void;
   /** An ERROR that answers no request and ends no attachment, or a frame the client cannot use. */
@@ -53,6 +55,8 @@ export interface ConnectionSettings {
   transport: Transport;
   token: string;
   name: string;
+  /** Requested in HELLO [P-1.4]. */
+  features: readonly string[];
   connectTimeoutMs: number;
   /** Idle time after which a PING checks the hub is alive; a second silent interval closes the connection. */
   pingIntervalMs: number;
@@ -126,7 +130,7 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
       });
       socket.on('close', () => this.teardown());
       socket.write(encodeFrame({
-        type: FrameType.HELLO, version: PROTOCOL_VERSION, token: this.settings.token, client: this.settings.name, features: [],
+        type: FrameType.HELLO, version: PROTOCOL_VERSION, token: this.settings.token, client: this.settings.name, features: [...this.settings.features],
       }));
       this.timer = setTimeout(() => {
         this.destroy(new CorralError('TIMEOUT', `hub ${this.key} did not complete the handshake within ${this.settings.connectTimeoutMs} ms`));
@@ -250,7 +254,13 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
 
   private frame(f: Frame): void {
     if ('service' in f) {
-      this.owner.unsolicited(this, new CorralError('UNKNOWN_FRAME_TYPE', `unexpected ${f.service} frame 0x${f.type.toString(16)}`));
+      if (this.state === 'handshake') {
+        this.destroy(new CorralError('BAD_FRAME', `hub ${this.key} sent a ${f.service} frame before WELCOME`));
+        return;
+      }
+      const req = f.corr === 0 ? undefined : this.take(f.corr);
+      if (req !== undefined) this.owner.reply(this, req, f);
+      else if (f.corr === 0) this.owner.pushed(this, f);
       return;
     }
     if (this.state === 'handshake' && f.type !== FrameType.WELCOME && f.type !== FrameType.ERROR && f.type !== FrameType.GOODBYE) {

@@ -9,3 +9,5 @@ export { Message } from './message.js';
 export { tcpTransport, type Transport } from './transport.js';
 export { CorralError, isCorralError } from '../protocol/corral-error.js';
 export { ERROR_CODES, type ErrorCode } from '../protocol/error-codes.js';
+export { ServiceChannel, type ServiceChannelEvents } from './service-channel.js';
+export type { ServiceMessage } from '../protocol/service-envelope.js';

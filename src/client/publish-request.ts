@@ -36,7 +36,7 @@ export class PublishRequest extends Request {
   }
 
   complete(f: ReplyFrame, conn: HubConnection<Request>): void {
-    if (f.type !== FrameType.PUBLISH_ACK) {
+    if ('service' in f || f.type !== FrameType.PUBLISH_ACK) {
       this.reject(new CorralError('BAD_FRAME', `hub ${conn.key} answered PUBLISH with frame 0x${f.type.toString(16)}`));
       return;
     }

@@ -25,7 +25,9 @@ export class ReplyRequest extends Request {
   }
 
   complete(f: ReplyFrame, conn: HubConnection<Request>): void {
-    if (f.type === FrameType.OK && this.expects === FrameType.OK) {
+    if ('service' in f) {
+      this.reject(new CorralError('BAD_FRAME', `hub ${conn.key} answered with a ${f.service} frame`));
+    } else if (f.type === FrameType.OK && this.expects === FrameType.OK) {
       this.resolve(undefined);
     } else if (f.type === FrameType.RESULT && this.expects === FrameType.RESULT) {
       let value: unknown;

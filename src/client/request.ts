@@ -1,5 +1,8 @@
 import type { CorralError } from '../protocol/corral-error.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
 import type { HubConnection, OutgoingRequest, ReplyFrame } from './hub-connection.js';
+
+const RETRY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SHUTTING_DOWN', 'NOT_OWNER', 'STORE_UNAVAILABLE', 'FENCED', 'OVERLOADED']);
 
 /**
  * One request of the client [P-1.5], from the moment the application makes it
@@ -31,6 +34,11 @@ export abstract class Request implements OutgoingRequest {
   abstract encode(corr: number): Buffer;
   abstract complete(frame: ReplyFrame, conn: HubConnection<Request>): void;
   abstract fail(err: CorralError): void;
+
+  /** A refusal that means "not applied, try again later or through another hub" ([P-4.2], [P-5.9], [P-6.1]). */
+  retriesOn(err: CorralError): boolean {
+    return RETRY_CODES.has(err.code);
+  }
 
   /** The connection it was in flight on closed: true when that settles it, false to resend it elsewhere. */
   connectionLost(): boolean {

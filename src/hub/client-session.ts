@@ -21,6 +21,8 @@ export interface SessionHost {
   readonly token: string | undefined;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** [P-1.4] the requested features this hub grants. */
+  grantFeatures(requested: readonly string[]): string[];
   /** A frame after the handshake. */
   route(session: ClientSession, frame: Frame): void;
   /** The connection can take more deliveries. */
@@ -137,7 +139,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.send(encodeFrame({
       type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: this.host.hubId,
       maxFrameBytes: limits.maxFrameBytes, maxPayloadBytes: limits.maxPayloadBytes,
-      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: [],
+      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: this.host.grantFeatures(f.features),
     }));
   }
 
@@ -178,7 +180,9 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   sendError(corr: number, err: CorralError, subId = 0): void {
     this.host.metrics.errors.inc({ code: err.code });
     this.send(encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message: err.message }));
-    if (++this.errors > this.host.limits.maxErrorsPerConnection) {
+    // A retryable error (SHUTTING_DOWN, OVERLOADED, STORE_UNAVAILABLE…) is the hub's state, not the
+    // client's fault: a client publishing through a shutdown must get its refusals and the GOODBYE.
+    if (!err.retryable && ++this.errors > this.host.limits.maxErrorsPerConnection) {
       this.host.logger.warn({ session: this.id }, 'closing a connection that sent too many bad requests');
       this.close();
     }

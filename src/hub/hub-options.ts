@@ -18,7 +18,7 @@ export interface HubLimits {
   /** Outbound bytes queued per connection before deliveries pause. */
   maxOutboundBytes: number;
   handshakeTimeoutMs: number;
-  /** Protocol errors one connection may cause before it is closed as hostile. */
+  /** Protocol errors (non-retryable) one connection may cause before it is closed as hostile. */
   maxErrorsPerConnection: number;
 }
 

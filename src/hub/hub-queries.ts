@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { Membership } from './membership.js';
 import { ownerKey } from './cluster-ownership.js';
+import type { ServiceHost } from './service-host.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { Subscription } from './subscription.js';
 import type { Retention } from './topic.js';
@@ -24,18 +25,21 @@ export interface QueryableHub {
   readonly connectionCount: number;
   /** Cluster mode only. */
   readonly membership: Membership | undefined;
+  /** Services add QUERY kinds of their own. */
+  readonly services: ServiceHost;
 }
 
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
 export class HubQueries {
   constructor(private readonly hub: QueryableHub) {}
 
-  answer(kind: string, _args: string): Promise<unknown> {
+  answer(kind: string, args: string): Promise<unknown> {
     switch (kind) {
       case 'topics': return this.topics().then((topics) => ({ topics }));
       case 'stats': return this.stats();
       case 'hubs': return this.hubs().then((hubs) => ({ hubs }));
-      default: return Promise.reject(new CorralError('UNKNOWN_QUERY', `unknown query ${JSON.stringify(kind)}; this hub answers "topics", "stats" and "hubs"`));
+      default: return this.hub.services.query(kind, args)
+        ?? Promise.reject(new CorralError('UNKNOWN_QUERY', `unknown query ${JSON.stringify(kind)}; this hub answers "topics", "stats", "hubs" and those of its services`));
     }
   }
 

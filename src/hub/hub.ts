@@ -15,12 +15,13 @@ import { GarbageCollector } from './garbage-collector.js';
 import { GroupCommitter } from './group-commit.js';
 import { HubMetrics } from './hub-metrics.js';
 import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
-import type { HubService, LocalTopics } from './hub-service.js';
-import { LocalPublisher } from './local-publisher.js';
+import type { LocalTopics } from './hub-service.js';
+import { LocalTopicAccess } from './local-topic-access.js';
 import type { Membership } from './membership.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
 import { HubQueries, type QueryableHub } from './hub-queries.js';
+import { ServiceHost } from './service-host.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { TailBudget } from './tail-cache.js';
 import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
@@ -50,6 +51,8 @@ export class Hub implements SessionHost, QueryableHub {
   readonly membership: Membership | undefined;
   readonly topics: TopicRegistry;
   readonly localTopics: LocalTopics;
+  /** The services this hub runs and the resources it owns for them [P-11]. */
+  readonly services: ServiceHost;
   private readonly sessions = new Set<ClientSession>();
   private readonly committer: GroupCommitter;
   private readonly deliverer: Deliverer;
@@ -57,7 +60,6 @@ export class Hub implements SessionHost, QueryableHub {
   private readonly subs: SubscriptionManager;
   private readonly gc: GarbageCollector;
   private readonly queries: HubQueries;
-  private readonly services: HubService[];
   private cursorTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
@@ -73,7 +75,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.startedAt = this.clock.now();
     this.durability = options.durability;
     this.membership = options.membership;
-    this.services = options.services ?? [];
+    this.services = new ServiceHost(options.services ?? [], this.ownership, this.stores.metadata, this.logger);
     const { log, metadata } = this.stores;
     this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic);
     this.deliverer = new Deliverer(log, this.metrics, this.logger, this.tuning.catchUpBatch);
@@ -88,7 +90,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.subs = new SubscriptionManager(metadata, this.deliverer, this.clock, this.metrics);
     this.gc = new GarbageCollector(this.topics, log, this.clock, this.metrics, this.logger, this.tuning);
     this.queries = new HubQueries(this);
-    this.localTopics = new LocalPublisher(this.topics, this.publisher);
+    this.localTopics = new LocalTopicAccess(this.topics, this.publisher, this.subs);
     this.registerGauges();
   }
 
@@ -103,7 +105,7 @@ export class Hub implements SessionHost, QueryableHub {
       hubId: this.hubId, stores: this.stores, ownership: this.ownership, topics: this.localTopics,
       clock: this.clock, logger: this.logger, metrics: this.metrics.registry,
     };
-    for (const s of this.services) await s.start(ctx);
+    await this.services.start(ctx);
   }
 
   /** Serves one client connection over any duplex byte stream. */
@@ -122,6 +124,10 @@ export class Hub implements SessionHost, QueryableHub {
     return this.topics.size;
   }
 
+  serviceLoad(): number {
+    return this.services.totalLoad();
+  }
+
   publishedTotal(): number {
     return this.metrics.publishedTotal;
   }
@@ -135,13 +141,15 @@ export class Hub implements SessionHost, QueryableHub {
   async stop(beforeGoodbye?: () => Promise<void>): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.services.refuse();
     this.gc.stop();
     clearInterval(this.cursorTimer);
     await this.committer.drain();
     await this.subs.flush().catch((err: unknown) => this.logger.warn({ err }, 'final cursor flush failed'));
-    for (const s of this.services) await s.stop();
     if (beforeGoodbye) await beforeGoodbye();
     for (const s of this.sessions) s.goodbye('hub is shutting down');
+    // Sessions send services nothing more: they finish what runs and stop.
+    await this.services.stop().catch((err: unknown) => this.logger.warn({ err }, 'stopping services failed'));
     await this.gc.idle();
   }
 
@@ -150,7 +158,7 @@ export class Hub implements SessionHost, QueryableHub {
   route(session: ClientSession, f: Frame): void {
     try {
       if ('service' in f) {
-        this.routeService(session, f.service, f);
+        this.services.route(session, f);
         return;
       }
       switch (f.type) {
@@ -173,6 +181,10 @@ export class Hub implements SessionHost, QueryableHub {
 
   resume(session: ClientSession): void {
     for (const { topic, attachment } of session.attachments.values()) this.deliverer.pump(topic, attachment);
+  }
+
+  grantFeatures(requested: readonly string[]): string[] {
+    return this.services.grant(requested);
   }
 
   closed(session: ClientSession): void {
@@ -293,13 +305,6 @@ export class Hub implements SessionHost, QueryableHub {
     );
   }
 
-  private routeService(session: ClientSession, name: string, f: Extract<Frame, { service: string }>): void {
-    const service = this.services.find((s) => s.service === name);
-    if (!service) throw new CorralError('UNKNOWN_FRAME_TYPE', `no ${name} service on this hub`);
-    const r = service.handle(f, session);
-    if (r) r.catch((err: unknown) => session.sendError(f.corr, asCorralError(err)));
-  }
-
   /**
    * Graceful handoff of a topic to another hub (rebalancing, shutdown): new
    * requests wait, the commit in flight finishes and is acknowledged, cursors
@@ -341,6 +346,7 @@ export class Hub implements SessionHost, QueryableHub {
    */
   dropAllTopics(err: CorralError): void {
     for (const t of [...this.topics.all()]) this.unloadTopic(t, err);
+    this.services.dropAll();
   }
 
   private unloadTopic(t: Topic, err: CorralError): void {

@@ -4,6 +4,8 @@ import type { HubLoad } from './hub-record.js';
 export interface LoadSource {
   readonly topicCount: number;
   readonly connectionCount: number;
+  /** Load of the service resources owned, in topic units. */
+  serviceLoad(): number;
   /** Messages published since start. */
   publishedTotal(): number;
 }
@@ -36,6 +38,7 @@ export class LoadSampler {
     this.delay.reset();
     return {
       topics: this.source.topicCount,
+      services: Math.round(this.source.serviceLoad() * 10) / 10,
       msgRate: Math.round(this.rate),
       connections: this.source.connectionCount,
       lagMs: Math.round(lagMs * 10) / 10,

@@ -18,7 +18,8 @@ const BELOW = 0.8;
  * Continuous load levelling (seed 002: "some of the topics may be moved from
  * existing message processors … to the new message processor"): every round,
  * a hub well above the cluster's mean topic count hands topics to the
- * least-loaded hub, if that one is well below it. The two thresholds leave a
+ * least-loaded hub, if that one is well below it. Service resources count
+ * by the load their service reports for them. The two thresholds leave a
  * dead band, so topics do not ping-pong between hubs of similar load.
  */
 export class Rebalancer {
@@ -49,22 +50,32 @@ export class Rebalancer {
   async round(): Promise<void> {
     const others = (await this.membership.liveHubs()).filter((h) => h.hubId !== this.hub.hubId);
     if (others.length === 0) return;
-    const mine = this.hub.topicCount;
-    const mean = (mine + others.reduce((n, h) => n + h.load.topics, 0)) / (others.length + 1);
-    const target = others.reduce((a, b) => (b.load.topics < a.load.topics ? b : a));
-    if (mine <= mean * ABOVE + 1 || target.load.topics >= mean * BELOW) return;
-    const count = Math.min(this.opts.maxMovesPerRound, Math.floor(mine - mean), Math.ceil(mean - target.load.topics));
+    const mine = this.hub.topicCount + this.hub.serviceLoad();
+    const mean = (mine + others.reduce((n, h) => n + weight(h), 0)) / (others.length + 1);
+    const target = others.reduce((a, b) => (weight(b) < weight(a) ? b : a));
+    if (mine <= mean * ABOVE + 1 || weight(target) >= mean * BELOW) return;
+    const budget = Math.min(this.opts.maxMovesPerRound, Math.floor(mine - mean), Math.ceil(mean - weight(target)));
     // Topics without attached subscribers move first: nobody has to re-attach.
-    const candidates = [...this.hub.topics.all()]
-      .map((t) => ({ name: t.name, attached: [...t.subscriptions.values()].filter((s) => s.attachment).length }))
-      .sort((a, b) => a.attached - b.attached)
-      .slice(0, count);
+    // Service resources weigh what their service reports.
+    const candidates = [
+      ...[...this.hub.topics.all()].map((t) => ({
+        cost: 1, attached: [...t.subscriptions.values()].filter((s) => s.attachment).length, move: () => this.hub.handOff(t.name, target),
+      })),
+      ...this.hub.services.resources().map((r) => ({
+        cost: r.load, attached: 0, move: () => this.hub.services.handOff(r.resource, target),
+      })),
+    ].sort((a, b) => a.attached - b.attached);
     let moved = 0;
-    for (const c of candidates) if (await this.hub.handOff(c.name, target)) moved++;
-    if (moved > 0) this.logger.info({ moved, to: target.hubId, mine, mean: Math.round(mean) }, 'topics handed off');
+    let spent = 0;
+    for (const c of candidates) {
+      if (spent + c.cost > budget) continue;
+      spent += c.cost;
+      if (await c.move()) moved++;
+    }
+    if (moved > 0) this.logger.info({ moved, to: target.hubId, mine, mean: Math.round(mean) }, 'topics and service resources handed off');
   }
 
-  /** Shutdown: every topic goes to one of the other live hubs, spread as new topics are. */
+  /** Shutdown: every topic and service resource goes to one of the other live hubs, spread as new topics are. */
   async handOffAll(): Promise<void> {
     await this.stop();
     const others: HubRecord[] = (await this.membership.liveHubs()).filter((h) => h.hubId !== this.hub.hubId);
@@ -79,5 +90,15 @@ export class Rebalancer {
         return this.hub.handOff(name, to);
       }));
     }
+    // Service resources too: each service writes its state before the record moves.
+    await Promise.all(this.hub.services.resources().map(({ resource }) => {
+      const to = pickOwner(resource, others);
+      return to ? this.hub.services.handOff(resource, to) : false;
+    }));
   }
+}
+
+/** A hub's load in topic units: its topics plus the load its services report. */
+function weight(h: HubRecord): number {
+  return h.load.topics + (h.load.services ?? 0);
 }

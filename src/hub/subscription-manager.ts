@@ -1,12 +1,18 @@
 import { CorralError } from '../protocol/corral-error.js';
 import type { StartPosition } from '../protocol/frames.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import type { ClientSession } from './client-session.js';
+import type { SessionAttachment } from './client-session.js';
 import type { Clock } from './clock.js';
 import type { Deliverer } from './deliverer.js';
 import type { HubMetrics } from './hub-metrics.js';
-import { Attachment, Subscription } from './subscription.js';
+import { Attachment, Subscription, type DeliveryTarget } from './subscription.js';
 import type { Topic } from './topic.js';
+
+/** Whatever a subscription attaches to: a client session, or a service inside the hub. */
+export interface AttachingTarget extends DeliveryTarget {
+  readonly isOpen: boolean;
+  readonly attachments: Map<number, SessionAttachment>;
+}
 
 /**
  * Durable subscriptions of loaded topics: creating, attaching a connection,
@@ -27,7 +33,7 @@ export class SubscriptionManager {
    * Attaches the subscription (created if new) to the session under subId.
    * Undefined when the session closed meanwhile.
    */
-  async attach(topic: Topic, name: string, start: StartPosition, session: ClientSession, subId: number, credit: number): Promise<Attachment | undefined> {
+  async attach(topic: Topic, name: string, start: StartPosition, session: AttachingTarget, subId: number, credit: number): Promise<Attachment | undefined> {
     let sub = topic.subscriptions.get(name);
     if (!sub) {
       sub = new Subscription(topic.name, name, startAck(topic, start), this.clock.now());

@@ -8,6 +8,8 @@ export interface ErrorCodeInfo {
   /** The client may retry the same request (after reconnecting, or later). */
   readonly retryable: boolean;
   readonly summary: string;
+  /** Raised by the client library only; a hub never sends it. */
+  readonly clientSide?: true;
 }
 
 export const ERROR_CODES = {
@@ -28,17 +30,19 @@ export const ERROR_CODES = {
   SUBSCRIPTION_TAKEN_OVER: { wire: 15, retryable: false, summary: 'Another connection attached the same subscription; this attachment ended.' },
   SUBSCRIPTION_DELETED: { wire: 16, retryable: false, summary: 'The subscription was removed (UNSUBSCRIBE) while attached.' },
   NOT_OWNER: { wire: 17, retryable: true, summary: 'This hub does not (or no longer) own the topic and cannot say who does; retry through any hub.' },
-  REDIRECT_LIMIT: { wire: 18, retryable: true, summary: 'The client followed the maximum number of redirects without reaching the owner.' },
+  REDIRECT_LIMIT: { wire: 18, retryable: true, summary: 'Client side: the client followed the maximum number of redirects without reaching the owner.', clientSide: true },
   FENCED: { wire: 19, retryable: true, summary: 'The hub lost ownership of the topic (its fencing epoch is stale); the write was refused and nothing was stored.' },
   SHUTTING_DOWN: { wire: 20, retryable: true, summary: 'The hub is shutting down; reconnect (to another hub, or to this one after restart).' },
   STORE_UNAVAILABLE: { wire: 21, retryable: true, summary: 'The store failed or is unreachable; the request was not applied.' },
   OVERLOADED: { wire: 22, retryable: true, summary: 'The hub refuses new work for now (too many pending requests).' },
   UNKNOWN_QUERY: { wire: 23, retryable: false, summary: 'QUERY named a kind the hub does not answer.' },
   INTERNAL: { wire: 24, retryable: true, summary: 'An unexpected failure inside the hub; it has been logged.' },
-  CONNECTION_CLOSED: { wire: 25, retryable: true, summary: 'Client side: the connection closed before the request was answered.' },
-  TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.' },
-  CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.' },
-  INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.' },
+  CONNECTION_CLOSED: { wire: 25, retryable: true, summary: 'Client side: the connection closed before the request was answered.', clientSide: true },
+  TIMEOUT: { wire: 26, retryable: true, summary: 'Client side: the request was not answered in time.', clientSide: true },
+  CLIENT_CLOSED: { wire: 27, retryable: false, summary: 'Client side: the client was closed by the application.', clientSide: true },
+  INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.', clientSide: true },
+  UNKNOWN_SERVICE: { wire: 29, retryable: false, summary: 'The request is for a service this hub does not run.' },
+  INVALID_RESOURCE: { wire: 30, retryable: false, summary: 'The service resource name is not <kind>|<name> with a kind the service owns and a name of 1-255 characters from [A-Za-z0-9._:/-].' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

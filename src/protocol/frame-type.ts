@@ -6,7 +6,8 @@
  *   0x70–0x7F naming and status       0x80–0x8F bridges
  *   0x90–0xEF reserved                0xF0–0xFF experimental
  * Frames in a service range share one envelope (correlation id + opaque body)
- * that the owning service decodes itself.
+ * that the owning service decodes itself; a range's service name is also the
+ * HELLO/WELCOME feature that asks for and grants the service [P-1.4].
  */
 export const FrameType = {
   HELLO: 0x01,
@@ -45,6 +46,7 @@ export const SERVICE_RANGES: readonly ServiceRange[] = [
   { service: 'gates', first: 0x60, last: 0x6f },
   { service: 'naming', first: 0x70, last: 0x7f },
   { service: 'bridge', first: 0x80, last: 0x8f },
+  { service: 'clock', first: 0x90, last: 0x9f },
   { service: 'experimental', first: 0xf0, last: 0xff },
 ];
 

@@ -8,3 +8,4 @@ export * from './frame-decoder.js';
 export * from './names.js';
 export * from './hub-url.js';
 export * from './query-results.js';
+export * from './service-envelope.js';

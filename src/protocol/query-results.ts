@@ -46,6 +46,8 @@ export interface StatsResult {
 
 export interface HubLoadInfo {
   topics: number;
+  /** Load of the service resources the hub owns, in topic units (absent from hubs without services). */
+  services?: number;
   msgRate: number;
   connections: number;
   lagMs: number;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import type { Command } from 'commander';
+import { corralProgram } from '../../src/cli/corral-program.js';
 import { eventually } from '../support/eventually.js';
 import { CLI, removeDir, startHub, type HubProcess } from '../support/hub-process.js';
 
@@ -149,14 +151,20 @@ describe('corral client commands', () => {
     }
   });
 
-  it('--help works for every command', async () => {
-    for (const cmd of ['pub', 'sub', 'topics', 'stats', 'unsub', 'retain', 'start']) {
-      const r = await corral([cmd, '--help']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^Usage: corral ${cmd} `));
+  it('--help works for every command of the program, and the top-level help lists each', async () => {
+    // Every command, nested ones too, as the program registers them: a new command cannot be left out.
+    const paths = (cmd: Command, prefix: string[]): string[][] =>
+      cmd.commands.flatMap((c) => [[...prefix, c.name()], ...paths(c, [...prefix, c.name()])]);
+    const commands = paths(corralProgram(), []);
+    assert.ok(commands.length >= 9, `only ${commands.length} commands found`);
+    for (const path of commands) {
+      const r = await corral([...path, '--help']);
+      assert.equal(r.code, 0, `corral ${path.join(' ')} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage: corral ${path.join(' ')} `), `corral ${path.join(' ')} --help prints its usage line`);
     }
     const top = await corral(['--help']);
-    assert.equal(top.code, 0);
-    for (const cmd of ['pub', 'sub', 'topics', 'stats', 'unsub', 'retain', 'start']) assert.match(top.stdout, new RegExp(`\\n  ${cmd} `));
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^Usage: corral /);
+    for (const [cmd] of commands.filter((p) => p.length === 1)) assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\b`), `corral --help lists ${cmd}`);
   });
 });

@@ -7,6 +7,7 @@ import { ERROR_CODES } from '../../src/protocol/error-codes.js';
 import { FrameDecoder, type FrameSink } from '../../src/protocol/frame-decoder.js';
 import { FrameType, SERVICE_RANGES } from '../../src/protocol/frame-type.js';
 import type { Frame } from '../../src/protocol/frames.js';
+import { Rng } from '../support/rng.js';
 import { rawFrame } from './recording-sink.js';
 import { sampleFrames } from './sample-frames.js';
 
@@ -18,36 +19,6 @@ import { sampleFrames } from './sample-frames.js';
  */
 const BASE_SEED = Number(process.env.CORRAL_FUZZ_SEED ?? 0xc0441);
 const MAX_FRAME = 4096;
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(readonly seed: number) {
-    this.next = prng(seed);
-  }
-  int(below: number): number {
-    return Math.floor(this.next() * below);
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 function caseSeed(kind: number, i: number): number {
   return (BASE_SEED ^ Math.imul(kind + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0;

@@ -127,7 +127,7 @@ describe('codec refuses what is not a valid frame [P-2.2]', () => {
   });
 
   it('refuses to encode a service frame whose type is outside every service range', () => {
-    assert.throws(() => encodeFrame({ type: 0x90, service: 'sync', corr: 1, body: Buffer.alloc(0) }), RangeError);
+    assert.throws(() => encodeFrame({ type: 0xa0, service: 'sync', corr: 1, body: Buffer.alloc(0) }), RangeError);
   });
 
   it('an unknown start position kind is INVALID_ARGUMENT [P-5.2]', () => {

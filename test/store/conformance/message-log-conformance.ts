@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { isCorralError } from '../../protocol/corral-error.js';
-import type { LogRecord, MessageLog, TopicBatch } from '../message-log.js';
+import { isCorralError } from '../../../src/protocol/corral-error.js';
+import type { LogRecord, MessageLog, TopicBatch } from '../../../src/store/message-log.js';
 import type { StoreHarness } from './store-harness.js';
 
 const T0 = 1_700_000_000_000;
