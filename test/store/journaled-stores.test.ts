@@ -4,8 +4,8 @@ import { cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isCorralError } from '../../src/protocol/corral-error.js';
-import { runMessageLogConformance } from '../../src/store/conformance/message-log-conformance.js';
-import type { StoreHarness } from '../../src/store/conformance/store-harness.js';
+import { runMessageLogConformance } from './conformance/message-log-conformance.js';
+import type { StoreHarness } from './conformance/store-harness.js';
 import { decodeEntryAt } from '../../src/store/journal/journal-entry.js';
 import type { JournaledLogOptions } from '../../src/store/journal/journaled-log.js';
 import { withJournal } from '../../src/store/journal/with-journal.js';
