@@ -51,6 +51,8 @@ export class JournaledLog implements MessageLog {
   /** Highest entry id whose records the store behind holds. */
   #heldEntryId: number;
   #flushing: Promise<void> | undefined;
+  /** The journal write in progress: its records are in neither the pending lists nor the store yet. */
+  #writing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #flushIntervalMs: number;
@@ -107,7 +109,9 @@ export class JournaledLog implements MessageLog {
     }
     if (accepted.length === 0) return results;
     const entry: JournalEntry = { entryId: ++this.#lastEntryId, batches: accepted.map((a) => a.batch) };
-    await this.journal.append(entry.entryId, encodeEntry(entry));
+    const write = this.journal.append(entry.entryId, encodeEntry(entry));
+    this.#writing = write.catch(() => undefined);
+    await write;
     for (const { state, batch } of accepted) {
       for (const r of batch.records) state.pending.push(r);
       state.lastSeq = batch.records[batch.records.length - 1]!.seq;
@@ -171,6 +175,14 @@ export class JournaledLog implements MessageLog {
   }
 
   async findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
+    // A retry usually follows its original closely: look among the journaled records first,
+    // once the write that may carry the original has finished.
+    await this.#writing;
+    const pending = this.#topics.get(topic)?.pending ?? [];
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const r = pending[i]!;
+      if (r.producerId === producerId && r.producerSeq === producerSeq) return r.seq;
+    }
     await this.#flushAll();
     return this.inner.findByProducer(topic, producerId, producerSeq);
   }
