@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Hub } from '../hub/hub.js';
 import { HubQueries } from '../hub/hub-queries.js';
 import { listen } from '../hub/listen.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
 
 /**
  * The admin HTTP API: GET /metrics (Prometheus), /healthz, /api/topics,
- * /api/stats, and each service's /api/<service>/<route>. Read-only; it
- * listens on loopback unless told otherwise.
+ * /api/stats, /api/hubs, each service's /api/<service>/<route>, and the
+ * dashboard at /. Read-only; it listens on loopback unless told otherwise.
  */
 export async function startAdminServer(hub: Hub, host: string, port: number): Promise<Server> {
   const queries = new HubQueries(hub);
@@ -15,6 +16,8 @@ export async function startAdminServer(hub: Hub, host: string, port: number): Pr
     '/healthz': () => Promise.resolve({ type: 'application/json', body: JSON.stringify({ ok: true, hubId: hub.hubId }) }),
     '/api/topics': async () => ({ type: 'application/json', body: JSON.stringify({ topics: await queries.topics() }) }),
     '/api/stats': async () => ({ type: 'application/json', body: JSON.stringify(await queries.stats()) }),
+    '/api/hubs': async () => ({ type: 'application/json', body: JSON.stringify({ hubs: await queries.hubs() }) }),
+    '/': () => Promise.resolve({ type: 'text/html; charset=utf-8', body: DASHBOARD_HTML }),
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;

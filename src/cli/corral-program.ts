@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { addBackupCommands } from './backup-command.js';
+import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
 import { addHubsCommand } from './hubs-command.js';
 import { addPubCommand } from './pub-command.js';
@@ -9,11 +11,13 @@ import { addSubCommand } from './sub-command.js';
 import { addTimeCommand } from './time-command.js';
 import { addTopicsCommand } from './topics-command.js';
 import { addUnsubCommand } from './unsub-command.js';
+import { packageInfo } from './package-info.js';
 
 /** The `corral` command line with every command registered (main.ts runs it; tests list its commands). */
 export function corralProgram(): Command {
   const program = new Command('corral')
     .description('Corral: messaging and coordination for server farms')
+    .version(packageInfo.version, '-V, --version', 'print the version of Corral')
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors surface as CommanderError so they can exit 2, apart from failures (1).
     .exitOverride();
@@ -27,5 +31,7 @@ export function corralProgram(): Command {
   addUnsubCommand(program);
   addRetainCommand(program);
   addTimeCommand(program);
+  addDeleteCommand(program);
+  addBackupCommands(program);
   return program;
 }

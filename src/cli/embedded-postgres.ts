@@ -9,6 +9,10 @@ export interface PostgresServer {
   /** postgres://…@127.0.0.1:PORT/corral, a database created for this server. */
   url: string;
   port: number;
+  /** The PostgreSQL server process (its postmaster); undefined while stopped. */
+  readonly pid: number | undefined;
+  /** The temp directory holding its data; `stop` removes it. */
+  dir: string;
   /** Stops the PostgreSQL process and keeps its data (an outage); `startServer` brings it back. */
   stopServer(): Promise<void>;
   /** Starts the stopped server again on the same port and data. */
@@ -105,6 +109,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     return {
       url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
       port,
+      // The package keeps its child process private; its pid is what an operator needs to see.
+      get pid() { return pg['process']?.pid; },
+      dir: parent,
       stopServer: async () => {
         if (running) await pg.stop();
         running = false;

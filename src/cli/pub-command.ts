@@ -1,6 +1,8 @@
 import { createInterface } from 'node:readline';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Client } from '../client/index.js';
+import type { TopicsResult } from '../protocol/query-results.js';
 import { LineOutput } from './line-output.js';
 import { Progress } from './progress.js';
 import { addClientOptions, withClient, type ClientCommandOptions } from './with-client.js';
@@ -8,6 +10,34 @@ import { addClientOptions, withClient, type ClientCommandOptions } from './with-
 interface PubOptions extends ClientCommandOptions {
   key?: string;
   printSeq?: boolean;
+  file?: string;
+  quiet?: boolean;
+}
+
+/** Sequence numbers of what one `corral pub` published. */
+interface Published {
+  count: number;
+  first: number | undefined;
+  last: number | undefined;
+}
+
+async function readWhole(path: string): Promise<Buffer> {
+  if (path !== '-') return readFile(path);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A topic without subscriptions and without retention keeps nothing [P-6.3]:
+ * what was just published is trimmed within seconds. Say so, and what to do.
+ */
+async function warnIfUnkept(client: Client, topic: string): Promise<void> {
+  const t = ((await client.query('topics')) as TopicsResult).topics.find((x) => x.topic === topic);
+  if (t === undefined || t.subscriptions.length > 0 || t.retainCount > 0 || t.retainMs > 0) return;
+  process.stderr.write(`corral pub: warning: topic ${topic} has no subscription and no retention, so nothing keeps these messages: `
+    + `they are trimmed within seconds. Create the subscription first (corral sub ${topic} <name> --count 0), `
+    + `or keep messages (corral retain ${topic} --count N, or corral start --retain-count N)\n`);
 }
 
 /** Publishes in flight at most; the client pipelines them over one connection. */
@@ -17,20 +47,32 @@ const MAX_IN_FLIGHT = 1000;
 export function addPubCommand(program: Command): void {
   addClientOptions(program
     .command('pub')
-    .description('publish one message, or every line of standard input as one message')
+    .description('publish one message, every line of standard input as one message, or a whole file (--file) as one message')
     .argument('<topic>', 'topic name')
     .argument('[message]', 'the message; "-" (or nothing) reads standard input, one message per line')
+    .option('--file <path>', 'publish the whole file as one message ("-": all of standard input)')
     .option('--key <key>', 'key stored with every message')
-    .option('--print-seq', 'print "<seq>\\t<message>" for every acknowledged message, in input order'))
-    .action(async (topic: string, message: string | undefined, opts: PubOptions) => {
+    .option('--print-seq', 'print "<seq>\\t<message>" for every acknowledged message, in input order')
+    .option('-q, --quiet', 'no summary on standard error'))
+    .action(async (topic: string, message: string | undefined, opts: PubOptions, cmd: Command) => {
+      if (opts.file !== undefined && message !== undefined) cmd.error('error: give a message or --file, not both', { exitCode: 2 });
       await withClient('pub', opts, async (client) => {
         const out = new LineOutput(process.stdout);
-        if (message === undefined || message === '-') await publishLines(client, topic, opts, out);
-        else {
-          const { seq } = await client.publish(topic, message, { key: opts.key });
-          if (opts.printSeq) out.line(`${seq}\t${message}`);
+        let published: Published;
+        if (opts.file !== undefined || (message !== undefined && message !== '-')) {
+          const payload = opts.file !== undefined ? await readWhole(opts.file) : message!;
+          const { seq } = await client.publish(topic, payload, { key: opts.key });
+          if (opts.printSeq) out.line(`${seq}\t${opts.file !== undefined ? opts.file : message!}`);
+          published = { count: 1, first: seq, last: seq };
+        } else {
+          published = await publishLines(client, topic, opts, out);
         }
         await out.flush();
+        if (!opts.quiet) {
+          const range = published.first === undefined ? '' : published.first === published.last ? ` (seq ${published.first})` : ` (seq ${published.first}-${published.last})`;
+          process.stderr.write(`corral pub: published ${published.count} message${published.count === 1 ? '' : 's'} to ${topic}${range}\n`);
+        }
+        if (published.count > 0) await warnIfUnkept(client, topic);
       });
     });
 }
@@ -46,13 +88,15 @@ interface Line {
  * stays in input order; on the first failure reading stops, what is in flight
  * settles, and the error is thrown.
  */
-async function publishLines(client: Client, topic: string, opts: PubOptions, out: LineOutput): Promise<void> {
+async function publishLines(client: Client, topic: string, opts: PubOptions, out: LineOutput): Promise<Published> {
   const waiting: Line[] = [];
   let printed = 0;
   let read = 0;
   let acked = 0;
   let inFlight = 0;
   let failure: unknown;
+  let first: number | undefined;
+  let last: number | undefined;
   let wake: (() => void) | undefined;
   const progress = new Progress(() => `corral pub: ${read} read, ${acked} acknowledged`);
   const settled = (): void => {
@@ -82,6 +126,8 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
       client.publish(topic, text, { key: opts.key }).then((r) => {
         line.seq = r.seq;
         acked++;
+        first = Math.min(first ?? r.seq, r.seq);
+        last = Math.max(last ?? r.seq, r.seq);
         printReady();
         settled();
       }, (err: unknown) => {
@@ -100,4 +146,5 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
     progress.stop();
   }
   if (failure !== undefined) throw failure;
+  return { count: acked, first, last };
 }

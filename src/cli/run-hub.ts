@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
-import { CorralError } from '../protocol/corral-error.js';
+import { CorralError, isCorralError } from '../protocol/corral-error.js';
+import { claimDataDir, journalDir, storeFile } from './claim-data-dir.js';
+import type { DataDirLock } from './data-dir-lock.js';
 import { systemClock } from '../hub/clock.js';
 import { ClusterOwnership } from '../hub/cluster-ownership.js';
 import { Hub } from '../hub/hub.js';
@@ -59,19 +60,59 @@ function addressOf(server: Server): { host: string; port: number } {
 /**
  * Cluster: both stores in PostgreSQL, which outlives any hub's machine.
  * Standalone: SQLite in the data directory, with the journal in front of the
- * message log as the ack path (docs/decisions/journal.md).
+ * message log as the ack path (docs/decisions/journal.md); the data
+ * directory's lock makes the journal its store's only writer.
  */
-async function openStores(opts: RunHubOptions, logger: Logger): Promise<Stores> {
-  if (opts.store) return openPostgresStores({ url: opts.store, durability: opts.durability });
+async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined, logger: Logger): Promise<Stores> {
+  if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const sqlite = openSqliteStores({ path: join(dataDir, 'corral.db'), durability: opts.durability });
-  return withJournal(sqlite, { dir: join(dataDir, 'journal'), durability: opts.durability, logger });
+  let sqlite: Stores;
+  try {
+    sqlite = openSqliteStores({ path: storeFile(dataDir), durability: opts.durability });
+  } catch (err) {
+    throw isCorralError(err, 'STORE_UNAVAILABLE') ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${storeFile(dataDir)})`, { cause: err }) : err;
+  }
+  return withJournal(sqlite, { dir: journalDir(dataDir), durability: opts.durability, logger });
+}
+
+type Cleanup = Array<() => Promise<void> | void>;
+
+const LISTEN_WHY: Record<string, string> = {
+  EADDRINUSE: 'the port is in use (another hub?)',
+  EACCES: 'not allowed (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'no such local address',
+};
+
+/** Listens, or throws LISTEN_FAILED naming the port, the reason and the option to change. */
+async function listenOrExplain<T>(what: string, option: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new CorralError('LISTEN_FAILED',
+      `cannot listen on the ${what} port ${host}:${port}: ${LISTEN_WHY[code] ?? (err as Error).message}${code ? ` (${code})` : ''}; `
+      + `stop what uses it, or choose another ${option} (0 = any free port)`, { cause: err });
+  }
 }
 
 /** Starts a hub: standalone on SQLite, or a cluster member over PostgreSQL. */
 export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level: opts.logLevel }, pino.destination(2))): Promise<RunningHub> {
-  const stores = await openStores(opts, logger);
+  // What started so far, undone in reverse if a later step fails: nothing half-started stays up.
+  const cleanup: Cleanup = [];
+  try {
+    return await startHub(opts, logger, cleanup);
+  } catch (err) {
+    for (const undo of cleanup.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): Promise<RunningHub> {
+  // One hub per data directory: a second would claim the same topics and fence the first.
+  const lock = opts.store ? undefined : claimDataDir(opts.dataDir);
+  if (lock) cleanup.push(() => lock.release());
+  const stores = await openStores(opts, lock, logger);
+  cleanup.push(() => stores.close());
   const hubId = `hub-${randomBytes(4).toString('hex')}`;
   const log = logger.child({ hubId });
   let membership: Membership | undefined;
@@ -93,8 +134,11 @@ export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level:
   });
   const sampler = new LoadSampler(hub);
   await hub.start();
-  const tcp = await listenTcp(hub, opts.host, opts.port);
-  const http = await startAdminServer(hub, opts.httpHost, opts.httpPort);
+  cleanup.push(() => hub.stop());
+  const tcp = await listenOrExplain('protocol', '--port', opts.host, opts.port, () => listenTcp(hub, opts.host, opts.port));
+  cleanup.push(() => { tcp.close(); });
+  const http = await listenOrExplain('admin', '--http-port', opts.httpHost, opts.httpPort, () => startAdminServer(hub, opts.httpHost, opts.httpPort));
+  cleanup.push(() => { http.close(); });
   const t = addressOf(tcp);
   const h = addressOf(http);
   let rebalancer: Rebalancer | undefined;
@@ -119,6 +163,7 @@ export async function runHub(opts: RunHubOptions, logger: Logger = pino({ level:
       http.close();
       http.closeAllConnections();
       await stores.close().catch(warn('closing the store'));
+      lock?.release();
       log.info('hub stopped');
     })();
     return closing;

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { applyConfigFile } from './config-file.js';
+import { parseDuration } from './parse-duration.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -32,7 +34,10 @@ interface StartOptions {
   durability: 'fsync' | 'process';
   maxPayload: number;
   gcInterval: number;
+  retainCount: number;
+  retainAge: number;
   logLevel: string;
+  exitWithParent?: boolean;
 }
 
 /** `corral start`: a standalone hub on the embedded SQLite store. */
@@ -40,6 +45,7 @@ export function addStartCommand(program: Command): void {
   program
     .command('start')
     .description('start a standalone hub on the embedded SQLite store')
+    .addOption(new Option('--config <file>', 'JSON file of options ({"port": 7400, "data": "/srv/corral", …}); environment and flags override it').env('CORRAL_CONFIG'))
     .addOption(new Option('--data <dir>', 'data directory (standalone)').env('CORRAL_DATA').default('.corral'))
     .addOption(new Option('--store <url>', 'cluster mode: postgres://user:pass@host:port/db shared by every hub').env('CORRAL_STORE').argParser(postgresUrl))
     .addOption(new Option('--advertise <host:port>', 'cluster mode: the address other hubs redirect clients to').env('CORRAL_ADVERTISE'))
@@ -53,20 +59,35 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
+    .addOption(new Option('--retain-count <n>', 'default retention: a topic without its own (corral retain) keeps at least its newest N messages')
+      .env('CORRAL_RETAIN_COUNT').default(0).argParser(wholeNumber(0)))
+    .addOption(new Option('--retain-age <duration>', 'default retention: a topic without its own keeps messages younger than this (10s, 30m, 1h, 7d)')
+      .env('CORRAL_RETAIN_AGE').default(0).argParser(parseDuration))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.
+    .addOption(new Option('--exit-with-parent', 'stop gracefully when standard input closes').hideHelp())
+    .hook('preAction', (cmd) => {
+      const path = cmd.getOptionValue('config') as string | undefined;
+      if (path === undefined) return;
+      try {
+        applyConfigFile(cmd, path);
+      } catch (err) {
+        cmd.error(`error: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+      }
+    })
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024 },
-        tuning: { gcIntervalMs: o.gcInterval },
+        tuning: { gcIntervalMs: o.gcInterval, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
       });
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,
         `  protocol  ${running.url}`,
-        `  admin     ${running.httpUrl}  (/metrics /api/topics /api/stats /healthz)`,
+        `  admin     ${running.httpUrl}  (dashboard at /; /metrics /api/topics /api/stats /api/hubs /healthz)`,
         o.store ? `  store     ${redactPassword(o.store)}` : `  data      ${resolve(o.data)}`,
         '',
       ].join('\n'));
@@ -78,7 +99,11 @@ export function addStartCommand(program: Command): void {
           process.exit(1);
         });
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // SIGHUP too: a hub started from a terminal stops cleanly when the terminal closes.
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+      if (o.exitWithParent) {
+        process.stdin.once('close', onSignal);
+        process.stdin.resume();
+      }
     });
 }

@@ -12,7 +12,8 @@ export function addTopicsCommand(program: Command): void {
     render: (result) => formatTable(
       ['TOPIC', 'OWNER', 'FIRST', 'LAST', 'STORED', 'SUBSCRIPTIONS', 'BACKLOG'],
       result.topics.map((t) => [
-        t.topic, t.owner ?? '-', t.firstSeq, t.lastSeq, t.stored, t.subscriptions.length,
+        // An empty topic has no first message: its firstSeq is lastSeq + 1, which reads as a bug in a table.
+        t.topic, t.owner ?? '-', t.stored === 0 ? '-' : t.firstSeq, t.lastSeq, t.stored, t.subscriptions.length,
         t.subscriptions.reduce((max, s) => Math.max(max, s.backlog), 0),
       ]),
     ),

@@ -30,6 +30,9 @@ export function addClientOptions(cmd: Command): Command {
 /** Connects, runs `fn`, and closes the client however `fn` ends. */
 export async function withClient<T>(name: string, opts: ClientCommandOptions, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await connect(opts.url, { token: opts.token, name: `corral-cli/${name}` });
+  // Never silent while the hub is away: a command waiting on a reconnect says so.
+  client.on('disconnect', (err) => process.stderr.write(`corral: lost the connection to the hub (${err.message}); reconnecting…\n`));
+  client.on('reconnect', (hub) => process.stderr.write(`corral: reconnected to ${hub.hubId} at ${hub.address}\n`));
   try {
     return await fn(client);
   } finally {

@@ -183,6 +183,12 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
     await this.request(topic, FrameType.OK, (corr) => encodeFrame({ type: FrameType.CONFIGURE_TOPIC, corr, topic, retainCount, retainMs }));
   }
 
+  /** Deletes a topic's messages, subscriptions and retention [P-6.5]; its sequence numbers continue. UNKNOWN_TOPIC if it never existed. */
+  async deleteTopic(topic: string): Promise<void> {
+    checkTopicName(topic);
+    await this.request(topic, FrameType.OK, (corr) => encodeFrame({ type: FrameType.DELETE_TOPIC, corr, topic }));
+  }
+
   /** QUERY [P-7.1]: the hub's JSON answer. */
   query(kind: 'topics'): Promise<TopicsResult>;
   query(kind: 'stats'): Promise<StatsResult>;

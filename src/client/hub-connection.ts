@@ -101,7 +101,8 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     this.decoder = new FrameDecoder({
       frame: (f) => this.frame(f),
       badFrame: (err) => this.owner.unsolicited(this, err),
-      fatal: (err) => this.destroy(err),
+      fatal: (err) => this.destroy(this.state !== 'handshake' ? err
+        : new CorralError('NOT_A_HUB', `${this.key} did not answer with the Corral protocol (${err.message}); is it a hub's protocol port?`)),
     }, MAX_INBOUND_FRAME_BYTES);
   }
 
@@ -118,6 +119,12 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
       const socket = this.settings.transport(this.address);
       this.socket = socket;
       socket.on('data', (chunk: Buffer) => {
+        // An HTTP server (a hub's admin port) answers HELLO with "HTTP/1.1 400": say so rather than FRAME_TOO_LARGE.
+        if (this.state === 'handshake' && !this.received && chunk.subarray(0, 5).toString('latin1') === 'HTTP/') {
+          this.destroy(new CorralError('NOT_A_HUB', `${this.key} answered with HTTP, not the Corral protocol: is it a hub's admin port? `
+            + `Use the hub's protocol port (corral://host:port, printed when the hub starts; 7400 by default)`));
+          return;
+        }
         this.received = true;
         this.decoder.push(chunk);
       });
@@ -126,7 +133,10 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
         this.flush();
       });
       socket.on('error', (err: Error) => {
-        this.closeError ??= new CorralError('CONNECTION_CLOSED', `connection to hub ${this.key} failed: ${err.message}`, { cause: err });
+        const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        this.closeError ??= new CorralError('CONNECTION_CLOSED', refused
+          ? `connection refused by ${this.key}: is a hub running at corral://${this.key}?`
+          : `connection to hub ${this.key} failed: ${err.message}`, { cause: err });
       });
       socket.on('close', () => this.teardown());
       socket.write(encodeFrame({

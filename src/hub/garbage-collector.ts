@@ -27,7 +27,7 @@ export class GarbageCollector {
     private readonly clock: Clock,
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
-    private readonly tuning: Pick<HubTuning, 'gcIntervalMs' | 'gcTrimChunk'>,
+    private readonly tuning: Pick<HubTuning, 'gcIntervalMs' | 'gcTrimChunk' | 'defaultRetention'>,
   ) {}
 
   start(): void {
@@ -71,7 +71,7 @@ export class GarbageCollector {
   /** Highest seq that may be removed. */
   private async trimPoint(t: Topic): Promise<number> {
     let floor = t.ackFloor();
-    const { retainCount, retainMs } = t.retention;
+    const { retainCount, retainMs } = t.retention ?? this.tuning.defaultRetention;
     if (retainCount > 0) floor = Math.min(floor, t.committedSeq - retainCount);
     if (retainMs > 0 && floor >= t.firstSeq) {
       floor = Math.min(floor, await this.log.lastSeqBefore(t.name, this.clock.now() - retainMs));

@@ -35,6 +35,8 @@ export interface HubTuning {
   gcIntervalMs: number;
   /** Records trimmed per topic per GC pass, so one pass never blocks the hub for long. */
   gcTrimChunk: number;
+  /** Retention of a topic that has none of its own [P-6.2] (`corral start --retain-count/--retain-age`); zeros keep nothing. */
+  defaultRetention: { retainCount: number; retainMs: number };
 }
 
 export interface HubOptions {
@@ -73,4 +75,5 @@ export const DEFAULT_TUNING: HubTuning = {
   cursorFlushIntervalMs: 50,
   gcIntervalMs: 1000,
   gcTrimChunk: 50_000,
+  defaultRetention: { retainCount: 0, retainMs: 0 },
 };

@@ -4,6 +4,7 @@ import { metaKey } from '../store/metadata-store.js';
 import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
 import type { HubMetrics } from './hub-metrics.js';
+import type { HubTuning } from './hub-options.js';
 import type { Membership } from './membership.js';
 import { ownerKey } from './cluster-ownership.js';
 import type { ServiceHost } from './service-host.js';
@@ -27,6 +28,7 @@ export interface QueryableHub {
   readonly membership: Membership | undefined;
   /** Services add QUERY kinds of their own. */
   readonly services: ServiceHost;
+  readonly tuning: Pick<HubTuning, 'defaultRetention'>;
 }
 
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
@@ -51,6 +53,8 @@ export class HubQueries {
     ]);
     const owners = new Map(ownerEntries.map((e) => [e.key.slice(ownerKey('').length), (JSON.parse(e.value) as { hubId: string }).hubId]));
     const standalone = this.hub.membership === undefined;
+    // An owner record outlives a hub killed with SIGKILL until another hub takes the topic: name live owners only.
+    const liveHubIds = new Set((await this.hub.membership?.liveHubs())?.map((h) => h.hubId));
     const storedSubs = new Map<string, Subscription[]>();
     for (const e of subEntries) {
       const [, topic, name] = e.key.split('|') as [string, string, string];
@@ -64,7 +68,9 @@ export class HubQueries {
       const firstSeq = live?.firstSeq ?? b.firstSeq;
       const lastSeq = live?.committedSeq ?? b.lastSeq;
       const subs = live ? [...live.subscriptions.values()] : storedSubs.get(b.topic) ?? [];
-      const retention = live?.retention ?? configs.get(b.topic) ?? { retainCount: 0, retainMs: 0 };
+      const ownerId = owners.get(b.topic);
+      const liveOwner = ownerId !== undefined && liveHubIds.has(ownerId) ? ownerId : undefined;
+      const retention = live?.retention ?? configs.get(b.topic) ?? this.hub.tuning.defaultRetention;
       return {
         topic: b.topic,
         firstSeq,
@@ -72,7 +78,7 @@ export class HubQueries {
         stored: Math.max(0, lastSeq - firstSeq + 1),
         retainCount: retention.retainCount,
         retainMs: retention.retainMs,
-        owner: standalone ? this.hub.hubId : owners.get(b.topic),
+        owner: standalone ? this.hub.hubId : liveOwner,
         subscriptions: subs.map((s) => ({
           name: s.name, ackedSeq: s.ackedSeq, backlog: Math.max(0, lastSeq - s.ackedSeq), attached: s.attachment !== undefined,
         })),

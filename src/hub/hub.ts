@@ -4,7 +4,7 @@ import { CorralError } from '../protocol/corral-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
 import type {
-  AckFrame, ConfigureTopicFrame, CreditFrame, DetachFrame, Frame, PublishFrame, QueryFrame, SubscribeFrame, UnsubscribeFrame,
+  AckFrame, ConfigureTopicFrame, CreditFrame, DeleteTopicFrame, DetachFrame, Frame, PublishFrame, QueryFrame, SubscribeFrame, UnsubscribeFrame,
 } from '../protocol/frames.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
 import type { Stores } from '../store/stores.js';
@@ -24,6 +24,7 @@ import { HubQueries, type QueryableHub } from './hub-queries.js';
 import { ServiceHost } from './service-host.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { TailBudget } from './tail-cache.js';
+import { deleteTopic } from './delete-topic.js';
 import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
 import { Topic, type Retention } from './topic.js';
 
@@ -169,6 +170,7 @@ export class Hub implements SessionHost, QueryableHub {
         case FrameType.DETACH: return this.onDetach(session, f);
         case FrameType.UNSUBSCRIBE: return this.onUnsubscribe(session, f);
         case FrameType.CONFIGURE_TOPIC: return this.onConfigure(session, f);
+        case FrameType.DELETE_TOPIC: return this.onDeleteTopic(session, f);
         case FrameType.QUERY: return this.onQuery(session, f);
         default:
           session.sendError(0, new CorralError('BAD_FRAME', `frame type 0x${f.type.toString(16)} is not accepted by a hub`));
@@ -296,6 +298,19 @@ export class Hub implements SessionHost, QueryableHub {
       t.retention = retention;
       session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
     });
+  }
+
+  /** [P-6.5] Refused for a topic never seen, which is not created by asking. */
+  private onDeleteTopic(session: ClientSession, f: DeleteTopicFrame): void {
+    checkTopicName(f.topic);
+    const known = this.topics.get(f.topic) ? Promise.resolve(true) : this.stores.log.bounds(f.topic).then((b) => b !== undefined);
+    known.then((exists) => {
+      if (!exists) throw new CorralError('UNKNOWN_TOPIC', `no topic ${f.topic}`);
+      this.withTopic(session, f.corr, f.topic, async (t) => {
+        await deleteTopic(t, this.subs, this.stores.metadata, this.stores.log);
+        session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
+      });
+    }).catch((err: unknown) => session.sendError(f.corr, asCorralError(err)));
   }
 
   private onQuery(session: ClientSession, f: QueryFrame): void {

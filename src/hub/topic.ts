@@ -37,7 +37,8 @@ export class Topic {
   /** Assigned but not yet handed to the store. */
   pendingRecords: LogRecord[] = [];
   pendingWaiters: PublishWaiter[] = [];
-  retention: Retention = { retainCount: 0, retainMs: 0 };
+  /** Set by `corral retain` (CONFIGURE_TOPIC); undefined: the hub's default retention applies. */
+  retention: Retention | undefined = undefined;
   /** Set when the topic was unloaded; late callbacks check it. */
   closed = false;
 

@@ -83,6 +83,9 @@ export function decodeBody(type: number, buf: Buffer, start: number, end: number
     case FrameType.CONFIGURE_TOPIC:
       f = { type, corr: r.u32(), topic: r.str(), retainCount: r.u64(), retainMs: r.u64() };
       break;
+    case FrameType.DELETE_TOPIC:
+      f = { type, corr: r.u32(), topic: r.str() };
+      break;
     case FrameType.QUERY:
       f = { type, corr: r.u32(), kind: r.str(), args: r.bytes().toString('utf8') };
       break;
@@ -102,7 +105,7 @@ export function decodeBody(type: number, buf: Buffer, start: number, end: number
 /** The correlation id of a frame body, or 0: lets an error reply name the request it refuses. */
 export function peekCorr(type: number, buf: Buffer, start: number, end: number): number {
   const hasCorr = type === FrameType.PUBLISH || type === FrameType.SUBSCRIBE || type === FrameType.DETACH
-    || type === FrameType.UNSUBSCRIBE || type === FrameType.CONFIGURE_TOPIC || type === FrameType.QUERY
+    || type === FrameType.UNSUBSCRIBE || type === FrameType.CONFIGURE_TOPIC || type === FrameType.DELETE_TOPIC || type === FrameType.QUERY
     || serviceRangeOf(type) !== undefined;
   return hasCorr && end - start >= 4 ? buf.readUInt32BE(start) : 0;
 }

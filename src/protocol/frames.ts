@@ -89,6 +89,7 @@ export interface CreditFrame { type: typeof FrameType.CREDIT; subId: number; cre
 export interface AckFrame { type: typeof FrameType.ACK; subId: number; seq: number }
 export interface DetachFrame { type: typeof FrameType.DETACH; corr: number; subId: number }
 export interface UnsubscribeFrame { type: typeof FrameType.UNSUBSCRIBE; corr: number; topic: string; subscription: string }
+export interface DeleteTopicFrame { type: typeof FrameType.DELETE_TOPIC; corr: number; topic: string }
 export interface ConfigureTopicFrame {
   type: typeof FrameType.CONFIGURE_TOPIC;
   corr: number;
@@ -106,7 +107,7 @@ export interface ServiceFrame { type: number; service: string; corr: number; bod
 export type CoreFrame =
   | HelloFrame | WelcomeFrame | PingFrame | PongFrame | GoodbyeFrame | ErrorFrame | OkFrame | RedirectFrame
   | PublishFrame | PublishAckFrame | SubscribeFrame | SubscribedFrame | DeliverFrame | CreditFrame | AckFrame
-  | DetachFrame | UnsubscribeFrame | ConfigureTopicFrame | QueryFrame | ResultFrame;
+  | DetachFrame | UnsubscribeFrame | ConfigureTopicFrame | DeleteTopicFrame | QueryFrame | ResultFrame;
 
 export type Frame = CoreFrame | ServiceFrame;
 

@@ -12,6 +12,11 @@ export const DEFAULT_PORT = 7400;
  * addresses a client may bootstrap from, in order of preference.
  */
 export function parseHubUrl(url: string): HubAddress[] {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'corral') {
+    throw new CorralError('INVALID_URL', `${JSON.stringify(url)} is a ${scheme}:// address; a hub address is corral://host:port `
+      + `(the hub's protocol port, ${DEFAULT_PORT} by default${scheme.toLowerCase().startsWith('http') ? ', not the admin HTTP port' : ''})`);
+  }
   const body = url.startsWith('corral://') ? url.slice('corral://'.length) : url;
   const parts = body.replace(/\/+$/, '').split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (parts.length === 0) throw new CorralError('INVALID_URL', `no hub address in ${JSON.stringify(url)}`);

@@ -17,7 +17,7 @@ export interface TopicInfo {
   stored: number;
   retainCount: number;
   retainMs: number;
-  /** Hub id of the owner (cluster: from its owner record; may be a dead hub until taken over). */
+  /** Hub id of the owner; absent when no live hub owns the topic (cluster: its owner died and no hub took it yet). */
   owner?: string | undefined;
   subscriptions: SubscriptionInfo[];
 }

@@ -61,7 +61,7 @@ describe('corral client commands', () => {
     assert.equal(pub.code, 0, pub.stderr);
     assert.deepEqual(pub.stdout.split('\n').slice(0, -1), lines.map((l, i) => `${i + 1}\t${l}`));
 
-    const sub = await corral(['sub', 'cli', 's', '--count', '1000'], { env: { CORRAL_URL: hub.url } });
+    const sub = await corral(['sub', 'cli', 's', '--from', 'earliest', '--count', '1000'], { env: { CORRAL_URL: hub.url } });
     assert.equal(sub.code, 0, sub.stderr);
     assert.deepEqual(sub.stdout.split('\n').slice(0, -1), lines);
     await eventually(async () => {
@@ -75,7 +75,7 @@ describe('corral client commands', () => {
     const pub = await corral(['pub', 'keyed', 'hello world', '--key', 'k1', '--print-seq', ...url()]);
     assert.equal(pub.code, 0, pub.stderr);
     assert.equal(pub.stdout, '1\thello world\n');
-    const sub = await corral(['sub', 'keyed', 'j', '--json', '--count', '1', ...url()]);
+    const sub = await corral(['sub', 'keyed', 'j', '--from', 'earliest', '--json', '--count', '1', ...url()]);
     assert.equal(sub.code, 0, sub.stderr);
     const msg = JSON.parse(sub.stdout) as { seq: number; timestamp: number; key: string | null; payload: string };
     assert.deepEqual({ ...msg, timestamp: typeof msg.timestamp }, { seq: 1, timestamp: 'number', key: 'k1', payload: 'hello world' });
@@ -84,7 +84,7 @@ describe('corral client commands', () => {
   it('sub without --count runs until SIGTERM, then detaches having acknowledged what it printed', async () => {
     await keep('long');
     await corral(['pub', 'long', '-', ...url()], { input: 'a\nb\nc\n' });
-    const child = spawn(process.execPath, [CLI, 'sub', 'long', 'live', ...url()]);
+    const child = spawn(process.execPath, [CLI, 'sub', 'long', 'live', '--from', 'earliest', ...url()]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -123,7 +123,7 @@ describe('corral client commands', () => {
     const statsJson = await corral(['stats', '--json', ...url()]);
     assert.equal(typeof (JSON.parse(statsJson.stdout) as { uptimeMs: unknown }).uptimeMs, 'number');
 
-    await corral(['sub', 'tab', 'gone', '--count', '1', ...url()]);
+    await corral(['sub', 'tab', 'gone', '--from', 'earliest', '--count', '1', ...url()]);
     const unsub = await corral(['unsub', 'tab', 'gone', ...url()]);
     assert.equal(unsub.code, 0, unsub.stderr);
     assert.deepEqual((await topics()).topics.find((x) => x.topic === 'tab')?.subscriptions, []);

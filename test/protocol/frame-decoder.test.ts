@@ -36,7 +36,7 @@ function lengthPrefix(n: number): Buffer {
 
 /** Core frames a client sends with a corr ([P-1.5]). */
 const REQUEST_TYPES = new Set<number>([
-  FrameType.PUBLISH, FrameType.SUBSCRIBE, FrameType.DETACH, FrameType.UNSUBSCRIBE, FrameType.CONFIGURE_TOPIC, FrameType.QUERY,
+  FrameType.PUBLISH, FrameType.SUBSCRIBE, FrameType.DETACH, FrameType.UNSUBSCRIBE, FrameType.CONFIGURE_TOPIC, FrameType.DELETE_TOPIC, FrameType.QUERY,
 ]);
 
 describe('FrameDecoder: a frame split at any offset decodes the same [P-2.1]', () => {

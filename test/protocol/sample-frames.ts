@@ -39,6 +39,7 @@ export function sampleFrames(): Frame[] {
     { type: FrameType.DETACH, corr: 8, subId: 1 },
     { type: FrameType.UNSUBSCRIBE, corr: 9, topic: 't', subscription: 's' },
     { type: FrameType.CONFIGURE_TOPIC, corr: 10, topic: 't', retainCount: MAX_U64, retainMs: 0 },
+    { type: FrameType.DELETE_TOPIC, corr: 13, topic: 't' },
     { type: FrameType.QUERY, corr: 11, kind: 'stats', args: '' },
     { type: FrameType.QUERY, corr: 12, kind: 'topics', args: UNICODE },
     { type: FrameType.RESULT, corr: 11, json: JSON.stringify({ hub: UNICODE }) },
