@@ -18,8 +18,15 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** Time to connect and complete the handshake with one hub (default 10 s). */
   connectTimeoutMs?: number;
-  /** Idle time after which a PING checks the hub is alive (default 30 s) [P-1.6]. */
+  /** Time without a frame from a hub after which a PING checks it is alive (default 1 s) [P-1.6]. */
   pingIntervalMs?: number;
+  /**
+   * A hub that sends nothing for this long after a PING (or no WELCOME this
+   * long after connecting) is taken as hung (default 2 s): the client leaves
+   * it and re-sends what was unanswered elsewhere, publishes with their
+   * producer sequence so none is stored twice [P-4.4].
+   */
+  pingTimeoutMs?: number;
   reconnect?: ReconnectOptions;
   /** How to open a byte stream to a hub (default: TCP). */
   transport?: Transport;

@@ -42,6 +42,8 @@ const MAX_RETRIES = 10;
 /** The hub stopped serving the topic without naming its owner: a route to it is stale ([P-6.1], [P-6.4]). */
 const OWNER_GONE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_OWNER', 'FENCED', 'SHUTTING_DOWN']);
 const MAX_CREDIT = 0xffffffff;
+/** Pause before asking again for a topic whose owner, as the cluster still names it, stopped answering. */
+const HUNG_OWNER_RETRY_MS = 200;
 
 type Conn = HubConnection<Request>;
 
@@ -80,7 +82,8 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
       // [P-1.4] every service the protocol knows; WELCOME grants those the hub runs.
       features: SERVICE_RANGES.map((r) => r.service),
       connectTimeoutMs: positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
-      pingIntervalMs: positive(options.pingIntervalMs ?? 30_000, 'pingIntervalMs'),
+      pingIntervalMs: positive(options.pingIntervalMs ?? 1000, 'pingIntervalMs'),
+      pingTimeoutMs: positive(options.pingTimeoutMs ?? 2000, 'pingTimeoutMs'),
     }, this, () => this.queue.schedule());
     this.queue = new RequestQueue(this.router, () => ++this.producerSeq);
     const r = options.reconnect ?? {};
@@ -267,6 +270,8 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   }
 
   refused(conn: Conn, req: Request, err: CorralError): void {
+    // A commit that failed in the store may still have been written.
+    if (err.code === 'STORE_UNAVAILABLE') req.lostInFlight();
     if (req.resendable && req.retriesOn(err) && req.retries < MAX_RETRIES && this.state !== 'closed') {
       const topic = req.topic;
       if (topic !== undefined && OWNER_GONE_CODES.has(err.code)) this.router.forget(topic, conn);
@@ -283,10 +288,17 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   redirected(conn: Conn, req: Request, f: RedirectFrame): void {
     let address: HubAddress;
     try {
+      address = parseHostPort(f.address);
+      if (this.router.isHung(address)) {
+        // The cluster still names an owner that stopped answering: its lease has
+        // not lapsed yet. Ask again shortly, until another hub owns the topic;
+        // the request's deadline bounds the wait, not the redirect limit.
+        this.queue.retry(conn, req, Date.now() + HUNG_OWNER_RETRY_MS);
+        return;
+      }
       if (++req.redirects > MAX_REDIRECTS) {
         throw new CorralError('REDIRECT_LIMIT', `gave up on topic ${f.topic} after ${MAX_REDIRECTS} redirects (last to ${f.address})`);
       }
-      address = parseHostPort(f.address);
     } catch (err) {
       this.queue.settle(conn, req, false);
       req.fail(asCorralError(err));

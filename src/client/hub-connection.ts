@@ -18,6 +18,8 @@ export type ReplyFrame = PublishAckFrame | SubscribedFrame | OkFrame | ResultFra
 export interface OutgoingRequest {
   corr: number;
   encode(corr: number): Buffer;
+  /** Its frame was handed to the transport (it may reach the hub even if the connection then fails). */
+  written(): void;
 }
 
 /** Writes frames that are not requests (ACK, CREDIT) into the connection's next coalesced write. */
@@ -58,8 +60,14 @@ export interface ConnectionSettings {
   /** Requested in HELLO [P-1.4]. */
   features: readonly string[];
   connectTimeoutMs: number;
-  /** Idle time after which a PING checks the hub is alive; a second silent interval closes the connection. */
+  /** Time without a frame from the hub after which a PING checks it is alive [P-1.6]. */
   pingIntervalMs: number;
+  /**
+   * A hub that sends nothing for this long after a PING, or no WELCOME this
+   * long after the transport connected, is taken as hung: the connection
+   * closes and what was in flight on it goes elsewhere.
+   */
+  pingTimeoutMs: number;
 }
 
 /** Hub frames are bounded by the hub's own limit; this only stops a garbage length prefix from buffering without end. */
@@ -82,11 +90,17 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
   private corrWrapped = false;
   private out: Buffer[] = [];
   private outBytes = 0;
+  /** Requests whose frames are in `out`. */
+  private outRequests: R[] = [];
   private control: ControlWriter[] = [];
   private flushQueued = false;
   private waitingDrain = false;
-  private received = false;
-  private pingSent = false;
+  /** Date.now() of the last bytes from the hub. */
+  private lastReceived = 0;
+  /** Date.now() of the PING awaiting an answer; 0 when none is. */
+  private pingSentAt = 0;
+  /** The hub stopped answering (keepalive or handshake timeout), as opposed to closing. */
+  unresponsive = false;
   private timer: NodeJS.Timeout | undefined;
   private closeError: CorralError | undefined;
   private handshake: { resolve: (w: WelcomeFrame) => void; reject: (err: CorralError) => void } | undefined;
@@ -120,13 +134,22 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
       this.socket = socket;
       socket.on('data', (chunk: Buffer) => {
         // An HTTP server (a hub's admin port) answers HELLO with "HTTP/1.1 400": say so rather than FRAME_TOO_LARGE.
-        if (this.state === 'handshake' && !this.received && chunk.subarray(0, 5).toString('latin1') === 'HTTP/') {
+        if (this.state === 'handshake' && this.lastReceived === 0 && chunk.subarray(0, 5).toString('latin1') === 'HTTP/') {
           this.destroy(new CorralError('NOT_A_HUB', `${this.key} answered with HTTP, not the Corral protocol: is it a hub's admin port? `
             + `Use the hub's protocol port (corral://host:port, printed when the hub starts; 7400 by default)`));
           return;
         }
-        this.received = true;
+        this.lastReceived = Date.now();
         this.decoder.push(chunk);
+      });
+      // A live hub answers HELLO as soon as it reads it: once connected, a
+      // WELCOME that does not come within the keepalive timeout means a hung
+      // hub (its kernel still accepts connections), not a slow network.
+      socket.once('connect', () => {
+        if (this.state !== 'handshake') return;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.hung(`hub ${this.key} accepted the connection but sent no WELCOME within ${this.settings.pingTimeoutMs} ms`),
+          this.settings.pingTimeoutMs);
       });
       socket.on('drain', () => {
         this.waitingDrain = false;
@@ -154,6 +177,7 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     req.corr = corr;
     this.pending.set(corr, req);
     this.write(req.encode(corr));
+    this.outRequests.push(req);
   }
 
   /** Drops a request the client gave up on (timeout); a late reply is then ignored. */
@@ -200,15 +224,19 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     this.flushQueued = false;
     if (this.waitingDrain || this.out.length === 0) return;
     const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    const requests = this.outRequests;
     this.out = [];
     this.outBytes = 0;
+    this.outRequests = [];
     if (!this.socket!.write(chunk)) this.waitingDrain = true;
+    for (const r of requests) r.written();
   };
 
   /** Drops frames queued and not yet written: their requests were settled without them (the client is closing). */
   discardQueued(): void {
     this.out = [];
     this.outBytes = 0;
+    this.outRequests = [];
   }
 
   /** GOODBYE, then close after what is queued has been written [P-1.6]. */
@@ -326,7 +354,8 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     clearTimeout(this.timer);
     this.welcome = f;
     this.state = 'open';
-    this.timer = setInterval(() => this.keepalive(), this.settings.pingIntervalMs);
+    const { pingIntervalMs, pingTimeoutMs } = this.settings;
+    this.timer = setInterval(() => this.keepalive(), Math.max(10, Math.min(pingIntervalMs, pingTimeoutMs) / 4));
     this.timer.unref();
     hs.resolve(f);
   }
@@ -347,16 +376,35 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     else this.owner.unsolicited(this, err);
   }
 
+  /**
+   * [P-1.6] Any frame shows the hub alive; after `pingIntervalMs` of silence a
+   * PING asks, and silence for `pingTimeoutMs` after it closes the connection.
+   * A hub answers PING at once whatever else it is doing, so this notices a
+   * hung hub in seconds, well before a request would time out.
+   */
   private keepalive(): void {
-    if (this.received) {
-      this.received = false;
-      this.pingSent = false;
-    } else if (this.pingSent) {
-      this.destroy(new CorralError('TIMEOUT', `hub ${this.key} did not answer PING within ${this.settings.pingIntervalMs} ms`));
-    } else {
-      this.pingSent = true;
+    const now = Date.now();
+    if (this.pingSentAt !== 0) {
+      if (this.lastReceived >= this.pingSentAt) this.pingSentAt = 0;
+      else if (now - this.pingSentAt >= this.settings.pingTimeoutMs) {
+        // After the poll phase: an answer that arrived while this process was
+        // busy is read first, so a stalled client does not blame the hub.
+        const sentAt = this.pingSentAt;
+        setImmediate(() => {
+          if (this.state === 'open' && this.lastReceived < sentAt) this.hung(`hub ${this.key} did not answer PING within ${this.settings.pingTimeoutMs} ms`);
+        });
+        return;
+      }
+    }
+    if (this.pingSentAt === 0 && now - this.lastReceived >= this.settings.pingIntervalMs) {
+      this.pingSentAt = now;
       this.write(encodeFrame({ type: FrameType.PING, id: 1 }));
     }
+  }
+
+  private hung(message: string): void {
+    this.unresponsive = true;
+    this.destroy(new CorralError('TIMEOUT', message));
   }
 
   private teardown(): void {
@@ -367,6 +415,7 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     clearInterval(this.timer);
     this.out = [];
     this.outBytes = 0;
+    this.outRequests = [];
     this.control = [];
     const err = this.closeError ?? new CorralError('CONNECTION_CLOSED', `connection to hub ${this.key} closed`);
     const hs = this.handshake;

@@ -15,6 +15,10 @@ export interface PublishResult {
 export class PublishRequest extends Request {
   resolve!: (r: PublishResult) => void;
   reject!: (err: CorralError) => void;
+  /** An attempt may have been stored without its PUBLISH_ACK reaching the client. */
+  private inDoubt = false;
+  /** The current attempt's frame left for the hub. */
+  private onWire = false;
 
   constructor(
     private readonly topicName: string,
@@ -32,6 +36,7 @@ export class PublishRequest extends Request {
   }
 
   encode(corr: number): Buffer {
+    this.onWire = false;
     return encodePublish(corr, this.topicName, this.payload, this.key, this.producerId, this.producerSeq);
   }
 
@@ -43,7 +48,24 @@ export class PublishRequest extends Request {
     this.resolve({ seq: f.seq, duplicate: f.duplicate });
   }
 
+  override written(): void {
+    this.onWire = true;
+  }
+
+  override lostInFlight(): void {
+    if (this.onWire) this.inDoubt = true;
+  }
+
+  /**
+   * A publish that may have been stored is never reported as failed: its
+   * error says the outcome is unknown, with the reason as its cause [P-4.4].
+   */
   fail(err: CorralError): void {
-    this.reject(err);
+    if (!this.inDoubt) {
+      this.reject(err);
+      return;
+    }
+    this.reject(new CorralError('OUTCOME_UNKNOWN',
+      `publish to ${this.topicName} may or may not be stored (producer ${this.producerId}, sequence ${this.producerSeq}): ${err.message}`, { cause: err }));
   }
 }

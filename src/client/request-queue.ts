@@ -125,8 +125,12 @@ export class RequestQueue {
       const next = r.next;
       if (r.deadline <= now) {
         const conn = r.conn;
-        if (conn !== undefined) conn.forget(r);
-        else this.unsent--;
+        if (conn !== undefined) {
+          conn.forget(r);
+          r.lostInFlight();
+        } else {
+          this.unsent--;
+        }
         this.settle(conn, r, false);
         out.push({ req: r, conn });
       } else if (r.deadline !== Infinity) {
@@ -145,7 +149,10 @@ export class RequestQueue {
     this.holds.clear();
     const all = this.list.drain();
     for (const r of all) {
-      r.conn?.forget(r);
+      if (r.conn !== undefined) {
+        r.conn.forget(r);
+        r.lostInFlight();
+      }
       r.conn = undefined;
     }
     return all;

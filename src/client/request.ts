@@ -42,6 +42,16 @@ export abstract class Request implements OutgoingRequest {
 
   /** The connection it was in flight on closed: true when that settles it, false to resend it elsewhere. */
   connectionLost(): boolean {
+    this.lostInFlight();
     return false;
   }
+
+  /**
+   * It was given up while in flight, or its connection closed or went
+   * silent: the hub may have applied it without the answer arriving. Requests
+   * whose outcome then matters (a publish) remember it.
+   */
+  lostInFlight(): void {}
+
+  written(): void {}
 }

@@ -27,6 +27,8 @@ export class TopicRouter {
   private readonly routes = new Map<string, Route>();
   /** Epoch of a topic's last route once it is dropped (owner unknown again) [P-6.4]. */
   private readonly floors = new Map<string, number>();
+  /** Hubs that stopped answering, by address, with when each was last probed. */
+  private readonly hung = new Map<string, number>();
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -64,10 +66,12 @@ export class TopicRouter {
           throw new CorralError('CLIENT_CLOSED', 'the client was closed');
         }
         this.pool.set(key, conn);
+        this.hung.delete(key);
         this.maxPayloadBytes = Math.min(this.maxPayloadBytes, welcome.maxPayloadBytes);
         return conn;
       }, (err: unknown) => {
         this.opening.delete(key);
+        if (conn.unresponsive) this.hung.set(key, Date.now());
         throw err;
       });
       this.opening.set(key, opening);
@@ -113,8 +117,28 @@ export class TopicRouter {
     return route !== undefined && route.key !== conn.key;
   }
 
+  /**
+   * True when the hub at `address` stopped answering this client and has not
+   * completed a handshake since. Other hubs keep naming a hung owner until
+   * its cluster lease lapses; rather than wait on its handshake, the client
+   * asks again shortly. A probe, at most one per keepalive timeout, tells
+   * when the hub answers again (it was resumed, or it only stalled).
+   */
+  isHung(address: HubAddress): boolean {
+    const key = formatHostPort(address);
+    const probedAt = this.hung.get(key);
+    if (probedAt === undefined) return false;
+    const now = Date.now();
+    if (now - probedAt >= this.settings.pingTimeoutMs && !this.opening.has(key)) {
+      this.hung.set(key, now);
+      this.connectTo(address).then(() => this.routesChanged(), () => undefined);
+    }
+    return true;
+  }
+
   /** A connection closed: topics routed to it go back to the primary until redirected again. */
   dropConnection(conn: Conn): void {
+    if (conn.unresponsive) this.hung.set(conn.key, Date.now());
     if (this.pool.get(conn.key) === conn) this.pool.delete(conn.key);
     this.dropRoutesTo(conn.key);
     if (this.primary === conn) this.primary = undefined;

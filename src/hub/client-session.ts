@@ -58,7 +58,11 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   private starved = false;
   private pendingPublishes = 0;
   private pendingBytes = 0;
+  private pendingQueries = 0;
   private readingPaused = false;
+  private resumeQueued = false;
+  /** Reply bytes queued since the kernel last took everything ([P-1.7], SLOW_READER). */
+  private unreadReplyBytes = 0;
   private errors = 0;
   private readonly closeListeners: Array<() => void> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -67,9 +71,10 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     private readonly socket: Duplex,
     private readonly host: SessionHost,
   ) {
-    this.decoder = new FrameDecoder(this, host.limits.maxFrameBytes);
+    this.decoder = new FrameDecoder(this, Math.min(host.limits.maxHandshakeFrameBytes, host.limits.maxFrameBytes));
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
     socket.on('drain', () => {
+      this.unreadReplyBytes = 0;
       this.starved = false;
       this.host.resume(this);
     });
@@ -136,6 +141,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.clientName = f.client;
     this.state = 'open';
     const { limits } = this.host;
+    this.decoder.maxFrameBytes = limits.maxFrameBytes;
     this.send(encodeFrame({
       type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: this.host.hubId,
       maxFrameBytes: limits.maxFrameBytes, maxPayloadBytes: limits.maxPayloadBytes,
@@ -145,9 +151,23 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   // ---- outbound
 
+  /** Queues a reply (any frame but DELIVER). */
   send(frame: Frame | Buffer): void {
     if (this.state === 'closed') return;
     const buf = Buffer.isBuffer(frame) ? frame : encodeFrame(frame);
+    // Deliveries stop at maxOutboundBytes on their own; replies are made by
+    // the client's requests, so one that sends but never reads is cut off.
+    if (this.outBytes + this.socket.writableLength > 0) {
+      this.unreadReplyBytes += buf.length;
+      if (this.unreadReplyBytes > this.host.limits.maxUnreadReplyBytes) {
+        this.slowReader();
+        return;
+      }
+    }
+    this.enqueue(buf);
+  }
+
+  private enqueue(buf: Buffer): void {
     this.out.push(buf);
     this.outBytes += buf.length;
     if (!this.flushQueued) {
@@ -163,6 +183,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.out = [];
     this.outBytes = 0;
     this.socket.write(chunk);
+    if (this.socket.writableLength === 0) this.unreadReplyBytes = 0;
     // The kernel may take the whole chunk at once: then no 'drain' follows,
     // and a sender that stopped on our own queue must be resumed here.
     if (this.starved && !this.socket.writableNeedDrain) {
@@ -180,9 +201,11 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   sendError(corr: number, err: CorralError, subId = 0): void {
     this.host.metrics.errors.inc({ code: err.code });
     this.send(encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message: err.message }));
-    // A retryable error (SHUTTING_DOWN, OVERLOADED, STORE_UNAVAILABLE…) is the hub's state, not the
-    // client's fault: a client publishing through a shutdown must get its refusals and the GOODBYE.
-    if (!err.retryable && ++this.errors > this.host.limits.maxErrorsPerConnection) {
+    // [P-1.7] Only what the client could have avoided counts: a retryable
+    // refusal is the hub's (store failing, shutdown, fencing, a topic moving),
+    // and an attachment ended by another client's act is not this one's doing.
+    if (err.retryable || subId !== 0) return;
+    if (++this.errors > this.host.limits.maxErrorsPerConnection) {
       this.host.logger.warn({ session: this.id }, 'closing a connection that sent too many bad requests');
       this.close();
     }
@@ -195,7 +218,8 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   // ---- DeliveryTarget
 
   deliver(subId: number, rec: LogRecord): void {
-    this.send(encodeDeliver(subId, rec.seq, rec.timestamp, rec.key, rec.payload));
+    if (this.state === 'closed') return;
+    this.enqueue(encodeDeliver(subId, rec.seq, rec.timestamp, rec.key, rec.payload));
   }
 
   subscriptionEnded(subId: number, err: CorralError): void {
@@ -209,11 +233,18 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   publishStarted(bytes: number): void {
     this.pendingPublishes++;
     this.pendingBytes += bytes;
-    const { maxPendingPublishesPerConnection: maxCount, maxPendingPublishBytesPerConnection: maxBytes } = this.host.limits;
-    if (!this.readingPaused && (this.pendingPublishes >= maxCount || this.pendingBytes >= maxBytes)) {
-      this.readingPaused = true;
-      this.socket.pause();
-    }
+    this.updateReading();
+  }
+
+  /** A QUERY is in progress; at the limit the hub reads no more from this connection [P-1.7]. */
+  queryStarted(): void {
+    this.pendingQueries++;
+    this.updateReading();
+  }
+
+  queryDone(): void {
+    this.pendingQueries--;
+    this.updateReading();
   }
 
   publishAcked(corr: number, seq: number, duplicate: boolean, bytes: number): void {
@@ -230,14 +261,53 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   publishSettled(bytes: number): void {
     this.pendingPublishes--;
     this.pendingBytes -= bytes;
-    const { maxPendingPublishesPerConnection: maxCount, maxPendingPublishBytesPerConnection: maxBytes } = this.host.limits;
-    if (this.readingPaused && this.pendingPublishes <= maxCount / 2 && this.pendingBytes <= maxBytes / 2) {
+    this.updateReading();
+  }
+
+  /**
+   * Inbound backpressure: past the limits the socket and the decoder pause
+   * (frames already read wait in the decoder), and resume once publishes fall
+   * to half their limits and a query slot is free. Resuming is deferred to a
+   * later turn, so frames are never decoded inside a commit's acknowledgements.
+   */
+  private updateReading(): void {
+    const l = this.host.limits;
+    if (!this.readingPaused) {
+      if (this.pendingPublishes >= l.maxPendingPublishesPerConnection || this.pendingBytes >= l.maxPendingPublishBytesPerConnection
+        || this.pendingQueries >= l.maxPendingQueriesPerConnection) {
+        this.readingPaused = true;
+        this.decoder.pause();
+        this.socket.pause();
+      }
+      return;
+    }
+    if (this.resumeQueued || this.pendingPublishes > l.maxPendingPublishesPerConnection / 2
+      || this.pendingBytes > l.maxPendingPublishBytesPerConnection / 2 || this.pendingQueries >= l.maxPendingQueriesPerConnection) return;
+    this.resumeQueued = true;
+    setImmediate(() => {
+      this.resumeQueued = false;
+      if (this.state === 'closed') return;
       this.readingPaused = false;
       this.socket.resume();
-    }
+      this.decoder.resume();
+    });
   }
 
   // ---- closing
+
+  private slowReader(): void {
+    const queued = this.outBytes + this.socket.writableLength;
+    const err = new CorralError('SLOW_READER', `the client did not read ${queued} bytes the hub sent while it kept sending requests`);
+    this.host.logger.warn({ session: this.id, client: this.clientName, queued }, 'closing a connection that sends requests but does not read the replies');
+    this.host.metrics.errors.inc({ code: err.code });
+    this.out = [];
+    this.outBytes = 0;
+    this.state = 'closed';
+    this.decoder.stop();
+    // Best effort: the client is not reading, and its queue is what this frees.
+    this.socket.end(encodeFrame({ type: FrameType.ERROR, corr: 0, subId: 0, code: ERROR_CODES.SLOW_READER.wire, message: err.message }));
+    this.socket.destroy();
+  }
 
   /** Sends GOODBYE and closes after the outbound queue is written. */
   goodbye(reason: string): void {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isCorralError } from '../protocol/corral-error.js';
 import type { MessageLog } from '../store/message-log.js';
 import type { Clock } from './clock.js';
 import type { HubMetrics } from './hub-metrics.js';
@@ -60,7 +61,15 @@ export class GarbageCollector {
       if (gathered < MIN_TRIM_RECORDS && waited < MAX_TRIM_DELAY_INTERVALS * this.tuning.gcIntervalMs) continue;
       this.lastTrim.set(t, this.clock.now());
       const through = Math.min(floor, t.firstSeq + this.tuning.gcTrimChunk - 1);
-      const n = await this.log.trim(t.name, through);
+      let n: number;
+      try {
+        // Fenced: a hub that lost the topic (paused past its lease) trims nothing the new owner needs.
+        n = await this.log.trim(t.name, through, t.epoch);
+      } catch (err) {
+        if (!isCorralError(err, 'FENCED')) throw err;
+        this.logger.warn({ topic: t.name, epoch: t.epoch }, 'trim fenced: another hub owns the topic now');
+        continue;
+      }
       if (t.closed) continue;
       t.firstSeq = Math.max(t.firstSeq, through + 1);
       t.tail.trimThrough(through);

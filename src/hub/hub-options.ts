@@ -20,6 +20,18 @@ export interface HubLimits {
   handshakeTimeoutMs: number;
   /** Protocol errors (non-retryable) one connection may cause before it is closed as hostile. */
   maxErrorsPerConnection: number;
+  /** Connections served at once (handshaking ones included); past it a new one gets CONNECTION_LIMIT and is closed. */
+  maxConnections: number;
+  /** Largest frame read before the handshake: HELLO is small, and a stranger must not make the hub buffer a megabyte. */
+  maxHandshakeFrameBytes: number;
+  /**
+   * Bytes of replies (every frame but DELIVER) queued while earlier output
+   * still waits for the client to read it; past it the client is taken as not
+   * reading and is closed with SLOW_READER. Deliveries pause at maxOutboundBytes instead.
+   */
+  maxUnreadReplyBytes: number;
+  /** QUERYs one connection may have in progress; at the limit the hub reads no more from it until one is answered. */
+  maxPendingQueriesPerConnection: number;
 }
 
 export interface HubTuning {
@@ -65,6 +77,10 @@ export const DEFAULT_LIMITS: HubLimits = {
   maxOutboundBytes: 4 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   maxErrorsPerConnection: 100,
+  maxConnections: 10_000,
+  maxHandshakeFrameBytes: 16 * 1024,
+  maxUnreadReplyBytes: 256 * 1024,
+  maxPendingQueriesPerConnection: 16,
 };
 
 export const DEFAULT_TUNING: HubTuning = {

@@ -33,9 +33,27 @@ export interface QueryableHub {
 
 /** Answers QUERY frames and the admin API: "topics" and "stats". */
 export class HubQueries {
+  /** Answers being computed, by kind and arguments: concurrent askers share one. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
   constructor(private readonly hub: QueryableHub) {}
 
+  /**
+   * A burst of the same query (a dashboard, or a client flooding QUERY) costs
+   * the store one read, not one per asker: each asker gets the answer of the
+   * computation under way when it asked, which is as fresh as its own would be.
+   */
   answer(kind: string, args: string): Promise<unknown> {
+    const key = `${kind}\0${args}`;
+    let p = this.inFlight.get(key);
+    if (p === undefined) {
+      p = this.compute(kind, args).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, p);
+    }
+    return p;
+  }
+
+  private compute(kind: string, args: string): Promise<unknown> {
     switch (kind) {
       case 'topics': return this.topics().then((topics) => ({ topics }));
       case 'stats': return this.stats();

@@ -17,6 +17,7 @@ import { HubMetrics } from './hub-metrics.js';
 import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
 import type { LocalTopics } from './hub-service.js';
 import { LocalTopicAccess } from './local-topic-access.js';
+import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
@@ -110,7 +111,11 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   /** Serves one client connection over any duplex byte stream. */
-  accept(stream: Duplex): ClientSession {
+  accept(stream: Duplex): ClientSession | undefined {
+    if (this.sessions.size >= this.limits.maxConnections) {
+      refuseConnection(stream, new CorralError('CONNECTION_LIMIT', `hub ${this.hubId} serves ${this.sessions.size} connections, its maximum`), this.metrics);
+      return undefined;
+    }
     const session = new ClientSession(stream, this);
     this.sessions.add(session);
     if (this.stopping) session.goodbye('hub is shutting down');
@@ -294,7 +299,7 @@ export class Hub implements SessionHost, QueryableHub {
   private onConfigure(session: ClientSession, f: ConfigureTopicFrame): void {
     this.withTopic(session, f.corr, f.topic, async (t) => {
       const retention: Retention = { retainCount: f.retainCount, retainMs: f.retainMs };
-      await this.stores.metadata.put(topicConfigKey(t.name), JSON.stringify(retention));
+      await this.stores.metadata.put(topicConfigKey(t.name), JSON.stringify(retention), { fence: t.fence });
       t.retention = retention;
       session.send(encodeFrame({ type: FrameType.OK, corr: f.corr }));
     });
@@ -314,10 +319,11 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   private onQuery(session: ClientSession, f: QueryFrame): void {
+    session.queryStarted();
     this.queries.answer(f.kind, f.args).then(
       (result) => session.send(encodeFrame({ type: FrameType.RESULT, corr: f.corr, json: JSON.stringify(result) })),
       (err: unknown) => session.sendError(f.corr, asCorralError(err)),
-    );
+    ).finally(() => session.queryDone());
   }
 
   /**

@@ -20,7 +20,8 @@ export interface AttachingTarget extends DeliveryTarget {
  * back to the metadata store.
  */
 export class SubscriptionManager {
-  private readonly dirty = new Set<Subscription>();
+  /** Subscriptions whose cursor moved, with the topic they belong to (for its fence). */
+  private readonly dirty = new Map<Subscription, Topic>();
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -41,7 +42,7 @@ export class SubscriptionManager {
       // while the metadata write is in flight.
       topic.subscriptions.set(name, sub);
       try {
-        await this.metadata.put(sub.key, sub.encode());
+        await this.metadata.put(sub.key, sub.encode(), { fence: topic.fence });
       } catch (err) {
         if (topic.subscriptions.get(name) === sub) topic.subscriptions.delete(name);
         throw err;
@@ -81,7 +82,7 @@ export class SubscriptionManager {
     sub.ackedSeq = seq;
     // Acking past what was sent skips those messages.
     if (att.nextSeq <= seq) att.nextSeq = seq + 1;
-    this.dirty.add(sub);
+    this.dirty.set(sub, topic);
     this.metrics.acks.inc();
   }
 
@@ -100,20 +101,24 @@ export class SubscriptionManager {
       this.detach(att);
       att.target.subscriptionEnded(att.subId, new CorralError('SUBSCRIPTION_DELETED', `subscription ${name} on ${topic.name} was removed`));
     }
-    await this.metadata.delete(sub.key);
+    await this.metadata.delete(sub.key, undefined, topic.fence);
   }
 
-  /** Writes changed cursors in one transaction. A crash loses at most this interval's acks (redelivered). */
+  /**
+   * Writes changed cursors in one transaction. A crash loses at most this
+   * interval's acks (redelivered). A cursor of a topic a newer owner loaded
+   * is not written (fenced): that owner's cursor stands.
+   */
   async flush(): Promise<void> {
     if (this.dirty.size === 0) return;
     const subs = [...this.dirty];
     this.dirty.clear();
-    const entries = subs.map((s) => ({ key: s.key, value: s.encode() }));
+    const entries = subs.map(([s, t]) => ({ key: s.key, value: s.encode(), fence: t.fence }));
     try {
-      await this.metadata.putMany(entries);
-      for (const s of subs) s.persistedAck = s.ackedSeq;
+      const written = await this.metadata.putMany(entries);
+      subs.forEach(([s], i) => { if (written[i]) s.persistedAck = s.ackedSeq; });
     } catch (err) {
-      for (const s of subs) this.dirty.add(s);
+      for (const [s, t] of subs) if (!this.dirty.has(s)) this.dirty.set(s, t);
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import type { Stores } from '../store/stores.js';
 import type { Owner, Ownership } from './ownership.js';
 import { Subscription, subscriptionPrefix } from './subscription.js';
 import { TailCache, type TailBudget } from './tail-cache.js';
-import { Topic, type Retention } from './topic.js';
+import { Topic, topicFenceKey, type Retention } from './topic.js';
 
 export type RemoteOwner = Extract<Owner, { kind: 'remote' }>;
 
@@ -56,6 +56,10 @@ export class TopicRegistry {
     if (owner.kind === 'remote') return owner;
     const { metadata, log } = this.stores;
     const bounds = await log.claim(name, owner.epoch);
+    // After the log claim, before the subscriptions are read: a stale owner's
+    // subscription write either lands before this (and is read below) or is refused.
+    const fenceKey = topicFenceKey(name);
+    await metadata.put(fenceKey, String(owner.epoch), { fence: { key: fenceKey, epoch: owner.epoch } });
     const [subs, producers, config] = await Promise.all([
       metadata.list(subscriptionPrefix(name)),
       log.producers(name),

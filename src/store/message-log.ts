@@ -68,8 +68,13 @@ export interface MessageLog {
   append(batches: readonly TopicBatch[]): Promise<boolean[]>;
   /** Records with seq >= fromSeq in order, within the limit. */
   read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]>;
-  /** Deletes records with seq <= throughSeq. Returns how many were deleted. */
-  trim(topic: string, throughSeq: number): Promise<number>;
+  /**
+   * Deletes records with seq <= throughSeq. Returns how many were deleted.
+   * With `epoch`, fenced like append: when the topic's epoch is higher (a
+   * newer owner claimed it) nothing is deleted and it fails with CorralError
+   * FENCED, even when the claim commits while the trim runs.
+   */
+  trim(topic: string, throughSeq: number, epoch?: number): Promise<number>;
   /** Highest seq whose timestamp is < beforeMs, or 0 (for retention by age). */
   lastSeqBefore(topic: string, beforeMs: number): Promise<number>;
   bounds(topic: string): Promise<TopicBounds | undefined>;

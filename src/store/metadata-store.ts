@@ -21,6 +21,17 @@ export interface MetadataEntry {
   expiresAt: number | undefined;
 }
 
+/**
+ * A fenced write happens only while the number stored at `key` is absent or
+ * not above `epoch`: once a newer owner of a resource raised its fence, a
+ * stale owner's writes are refused (FENCED) in the same transaction that
+ * checks, so none can land after the raise.
+ */
+export interface Fence {
+  key: string;
+  epoch: number;
+}
+
 export interface PutOptions {
   /**
    * Compare-and-set: undefined = unconditional; 0 = the key must not exist
@@ -36,6 +47,15 @@ export interface PutOptions {
    * killed hub's topics move in well under a second.
    */
   ephemeral?: boolean;
+  /** Refused with CorralError FENCED when the fence was raised above its epoch. */
+  fence?: Fence;
+}
+
+export interface ManyEntry {
+  key: string;
+  value: string;
+  /** The entry is skipped (false in the result) when the fence was raised above its epoch. */
+  fence?: Fence;
 }
 
 export type PutResult =
@@ -46,10 +66,13 @@ export interface MetadataStore {
   /** The entry, or undefined if absent or lapsed. */
   get(key: string): Promise<MetadataEntry | undefined>;
   put(key: string, value: string, opts?: PutOptions): Promise<PutResult>;
-  /** Several unconditional writes in one transaction (cursor flushes). */
-  putMany(entries: ReadonlyArray<{ key: string; value: string }>): Promise<void>;
-  /** Deletes the key; with expectedVersion, only if it matches. True if a key was deleted. */
-  delete(key: string, expectedVersion?: number): Promise<boolean>;
+  /** Several writes in one transaction (cursor flushes); per entry, true if written, false if fenced. */
+  putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]>;
+  /**
+   * Deletes the key; with expectedVersion, only if it matches. True if a key
+   * was deleted. With a fence raised above its epoch: CorralError FENCED.
+   */
+  delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean>;
   /** Live (not lapsed) entries whose key starts with prefix, in key order. */
   list(prefix: string): Promise<MetadataEntry[]>;
   /** The store's clock in ms since epoch: the one clock all hubs share for leases. */

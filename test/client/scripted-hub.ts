@@ -15,6 +15,8 @@ import {
  */
 export class ScriptedHub {
   readonly received: Frame[] = [];
+  /** A hung hub (SIGSTOP): connections are still accepted, nothing is read or answered, HELLO included. */
+  frozen = false;
   private readonly sockets = new Set<Socket>();
   private readonly byConnection = new Map<number, Socket>();
 
@@ -38,6 +40,7 @@ export class ScriptedHub {
       socket.on('error', () => undefined);
       const decoder = new FrameDecoder({
         frame: (f) => {
+          if (hub.frozen) return;
           if (!('service' in f) && f.type === FrameType.HELLO) {
             socket.write(encodeFrame({
               type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: `scripted-${port}`,

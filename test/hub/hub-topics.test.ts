@@ -93,6 +93,9 @@ describe('hub topics: order, acks, redelivery, GC, de-dup', () => {
 
   it('de-duplicates a retried publish by producer id and sequence', async () => {
     const c = await RawConnection.hello(hub.port);
+    // A subscription keeps the originals from garbage collection, so each retry is answered with its original's seq.
+    subscribe(c, 'dedup', 'keep', 1);
+    await c.waitFor((f) => f.type === FrameType.SUBSCRIBED);
     publish(c, 'dedup', 1, 'once', { id: 'p1', seq: 1 });
     publish(c, 'dedup', 2, 'twice', { id: 'p1', seq: 2 });
     publish(c, 'dedup', 3, 'twice', { id: 'p1', seq: 2 });

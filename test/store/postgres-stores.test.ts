@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { isCorralError } from '../../src/protocol/corral-error.js';
+import { runFencingConformance } from './conformance/fencing-conformance.js';
 import { runMessageLogConformance } from './conformance/message-log-conformance.js';
 import { runMetadataStoreConformance } from './conformance/metadata-store-conformance.js';
 import type { StoreHarness } from './conformance/store-harness.js';
@@ -60,6 +61,7 @@ async function postgresHarness<T>(pick: (s: Stores) => T, durability: Durability
 for (const durability of ['fsync', 'process'] as const) {
   runMetadataStoreConformance(`postgres, durability ${durability}`, () => postgresHarness((s) => s.metadata, durability));
   runMessageLogConformance(`postgres, durability ${durability}`, () => postgresHarness((s) => s.log, durability));
+  runFencingConformance(`postgres, durability ${durability}`, () => postgresHarness((s) => s, durability));
 }
 
 function records(fromSeq: number, count: number): LogRecord[] {

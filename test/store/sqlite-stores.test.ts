@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isCorralError } from '../../src/protocol/corral-error.js';
+import { runFencingConformance } from './conformance/fencing-conformance.js';
 import { runMessageLogConformance } from './conformance/message-log-conformance.js';
 import { runMetadataStoreConformance } from './conformance/metadata-store-conformance.js';
 import type { StoreHarness } from './conformance/store-harness.js';
@@ -49,6 +50,7 @@ async function sqliteHarness<T>(pick: (s: Stores) => T, durability: Durability):
 for (const durability of ['fsync', 'process'] as const) {
   runMetadataStoreConformance(`sqlite, durability ${durability}`, () => sqliteHarness((s) => s.metadata, durability));
   runMessageLogConformance(`sqlite, durability ${durability}`, () => sqliteHarness((s) => s.log, durability));
+  runFencingConformance(`sqlite, durability ${durability}`, () => sqliteHarness((s) => s, durability));
 }
 
 function withRawFile<T>(path: string, fn: (db: Database.Database) => T): T {

@@ -48,7 +48,11 @@ export async function startHub(opts: StartHubOptions = {}): Promise<HubProcess> 
   const child = spawn(process.execPath, [
     CLI, 'start', '--data', dataDir, '--port', String(opts.port ?? 0), '--http-port', '0', '--log-level', 'warn',
     ...(opts.args ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    // The hub stops when this test process goes away, however it goes (a test runner's timeout kills it).
+    '--exit-with-parent',
+  ], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  // The pipe alone must not keep this process alive.
+  (child.stdin as unknown as { unref(): void }).unref();
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });

@@ -174,27 +174,35 @@ export class PostgresMessageLog implements MessageLog {
     });
   }
 
-  trim(topic: string, throughSeq: number): Promise<number> {
-    return guardStore(async () => {
+  trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
+    const fence = epoch ?? null;
+    return guardStore(() => this.sql.begin(async (tx) => {
       // The bound comes from the statement's snapshot and never exceeds the
       // last_seq it saw, so every record at or below it is committed and an
       // append committing meanwhile (above last_seq) is untouched. Only the
-      // final UPDATE takes the topic row lock, briefly.
-      const [row] = await this.sql<[{ deleted: number }]>`
+      // final UPDATE takes the topic row lock, briefly. That UPDATE sees the
+      // row as last committed, so its epoch tells whether a claim committed
+      // while the DELETE ran; then the transaction is rolled back (fencing).
+      const [row] = await tx<[{ deleted: number; seen_epoch: number | null; locked_epoch: number | null }]>`
         WITH t AS (
-          SELECT id, first_seq, least(${throughSeq}::bigint, last_seq) AS bound FROM corral_topics WHERE name = ${topic}
+          SELECT id, first_seq, epoch, least(${throughSeq}::bigint, last_seq) AS bound FROM corral_topics WHERE name = ${topic}
         ), d AS (
           DELETE FROM corral_records AS r USING t
           WHERE r.topic_id = t.id AND r.seq >= t.first_seq AND r.seq <= t.bound
+            AND (${fence}::bigint IS NULL OR t.epoch <= ${fence}::bigint)
           RETURNING 1
         ), u AS (
           UPDATE corral_topics AS c SET first_seq = t.bound + 1 FROM t
-          WHERE c.id = t.id AND c.first_seq <= t.bound
-          RETURNING 1
+          WHERE c.id = t.id AND c.first_seq <= t.bound AND (${fence}::bigint IS NULL OR t.epoch <= ${fence}::bigint)
+          RETURNING c.epoch
         )
-        SELECT count(*)::int AS deleted FROM d`;
+        SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT epoch FROM t) AS seen_epoch, (SELECT max(epoch) FROM u) AS locked_epoch`;
+      const newest = Math.max(row?.seen_epoch ?? 0, row?.locked_epoch ?? 0);
+      if (epoch !== undefined && newest > epoch) {
+        throw new CorralError('FENCED', `topic ${topic} is claimed with epoch ${newest}, higher than ${epoch}; nothing trimmed`);
+      }
       return row?.deleted ?? 0;
-    });
+    }));
   }
 
   lastSeqBefore(topic: string, beforeMs: number): Promise<number> {

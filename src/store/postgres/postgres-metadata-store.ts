@@ -1,5 +1,6 @@
-import type { MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
-import { PG_TYPE, type PostgresSql } from './postgres-connection.js';
+import { CorralError } from '../../protocol/corral-error.js';
+import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
+import { PG_TYPE, type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
 import type { PostgresSession } from './postgres-session.js';
 import { guardStore, isSessionEnded } from './postgres-store-error.js';
 
@@ -42,6 +43,30 @@ export function prefixUpperBound(prefix: string): string | undefined {
 }
 
 /**
+ * Locks the fence rows (in key order, so two writers cannot deadlock) and
+ * returns the epoch each is raised to. The lock holds until the transaction
+ * ends: a raise (itself a write of the fence row) waits for it, and a write
+ * waiting on a raise reads the raised value once it commits.
+ */
+async function lockFences(tx: PostgresQueryable, keys: readonly string[]): Promise<Map<string, number>> {
+  const sorted = [...new Set(keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (sorted.length === 0) return new Map();
+  const rows = await tx<Array<{ key: string; value: string }>>`
+    SELECT key, value FROM corral_metadata
+    WHERE key = ANY(${tx.array(sorted, PG_TYPE.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
+    ORDER BY key COLLATE "C" FOR UPDATE`;
+  return new Map(rows.map((r) => [r.key, Number(r.value)]));
+}
+
+function fenceHolds(raised: Map<string, number>, fence: Fence | undefined): boolean {
+  return fence === undefined || !((raised.get(fence.key) ?? 0) > fence.epoch);
+}
+
+function fencedError(fence: Fence, raised: Map<string, number>): CorralError {
+  return new CorralError('FENCED', `fence ${fence.key} is at epoch ${raised.get(fence.key)}, higher than ${fence.epoch}; nothing written`);
+}
+
+/**
  * MetadataStore on PostgreSQL (schema: migration 001). TTLs run on
  * the database clock; ephemeral keys live as long as the store's session.
  */
@@ -62,27 +87,46 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   put(key: string, value: string, opts: PutOptions = {}): Promise<PutResult> {
-    return guardStore(async () => {
-      const session = opts.ephemeral === true ? await this.session.id() : null;
-      let row: PutRow | undefined;
-      try {
-        [row] = await this.sql<[PutRow]>`
-          SELECT ok, cur_version, cur_value, cur_expires_at
-          FROM corral_put(${key}, ${value}, ${opts.expectedVersion ?? null}::bigint, ${opts.ttlMs ?? null}::bigint, ${session}::int)`;
-      } catch (err) {
-        if (isSessionEnded(err)) this.session.ended();
-        throw err;
-      }
-      if (row === undefined) throw new Error('corral_put returned no row');
-      if (row.ok) return { ok: true, version: row.cur_version ?? 0 };
-      const current = row.cur_version === null || row.cur_value === null
-        ? undefined
-        : { key, value: row.cur_value, version: row.cur_version, expiresAt: row.cur_expires_at ?? undefined };
-      return { ok: false, current };
-    });
+    const fence = opts.fence;
+    if (fence === undefined) return guardStore(() => this.putWith(this.sql, key, value, opts));
+    return guardStore(() => this.sql.begin(async (tx) => {
+      const raised = await lockFences(tx, [fence.key]);
+      if (!fenceHolds(raised, fence)) throw fencedError(fence, raised);
+      return this.putWith(tx, key, value, opts);
+    }));
   }
 
-  putMany(entries: ReadonlyArray<{ key: string; value: string }>): Promise<void> {
+  private async putWith(sql: PostgresQueryable, key: string, value: string, opts: PutOptions): Promise<PutResult> {
+    const session = opts.ephemeral === true ? await this.session.id() : null;
+    let row: PutRow | undefined;
+    try {
+      [row] = await sql<[PutRow]>`
+        SELECT ok, cur_version, cur_value, cur_expires_at
+        FROM corral_put(${key}, ${value}, ${opts.expectedVersion ?? null}::bigint, ${opts.ttlMs ?? null}::bigint, ${session}::int)`;
+    } catch (err) {
+      if (isSessionEnded(err)) this.session.ended();
+      throw err;
+    }
+    if (row === undefined) throw new Error('corral_put returned no row');
+    if (row.ok) return { ok: true, version: row.cur_version ?? 0 };
+    const current = row.cur_version === null || row.cur_value === null
+      ? undefined
+      : { key, value: row.cur_value, version: row.cur_version, expiresAt: row.cur_expires_at ?? undefined };
+    return { ok: false, current };
+  }
+
+  putMany(all: ReadonlyArray<ManyEntry>): Promise<boolean[]> {
+    const fences = all.flatMap((e) => (e.fence === undefined ? [] : [e.fence.key]));
+    if (fences.length === 0) return this.putManyWith(this.sql, all).then(() => all.map(() => true));
+    return guardStore(() => this.sql.begin(async (tx) => {
+      const raised = await lockFences(tx, fences);
+      const verdicts = all.map((e) => fenceHolds(raised, e.fence));
+      await this.putManyWith(tx, all.filter((_, i) => verdicts[i]));
+      return verdicts;
+    }));
+  }
+
+  private putManyWith(sql: PostgresQueryable, entries: ReadonlyArray<ManyEntry>): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     // One row per key (ON CONFLICT may touch a row once per statement): the
     // last value wins and the version grows by the number of writes, exactly
@@ -95,26 +139,33 @@ export class PostgresMetadataStore implements MetadataStore {
     return guardStore(async () => {
       // Rows are written in key order so that two overlapping putMany calls
       // lock them in the same order and cannot deadlock.
-      await this.sql`
+      await sql`
         INSERT INTO corral_metadata AS m (key, value, version, expires_at, owner_session)
         SELECT u.key, u.value, u.writes, NULL, NULL
-          FROM unnest(${this.sql.array(keys, PG_TYPE.text)}::text[], ${this.sql.array(values, PG_TYPE.text)}::text[],
-                      ${this.sql.array(writes, PG_TYPE.int8)}::bigint[]) AS u(key, value, writes)
+          FROM unnest(${sql.array(keys, PG_TYPE.text)}::text[], ${sql.array(values, PG_TYPE.text)}::text[],
+                      ${sql.array(writes, PG_TYPE.int8)}::bigint[]) AS u(key, value, writes)
           ORDER BY u.key COLLATE "C"
         ON CONFLICT (key) DO UPDATE
           SET value = excluded.value, version = m.version + excluded.version, expires_at = NULL, owner_session = NULL`;
     });
   }
 
-  delete(key: string, expectedVersion?: number): Promise<boolean> {
-    return guardStore(async () => {
-      const rows = await this.sql`
-        DELETE FROM corral_metadata
-        WHERE key = ${key} AND corral_entry_live(expires_at, owner_session)
-          AND (${expectedVersion ?? null}::bigint IS NULL OR version = ${expectedVersion ?? null}::bigint)
-        RETURNING 1`;
-      return rows.length > 0;
-    });
+  delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {
+    if (fence === undefined) return guardStore(() => this.deleteWith(this.sql, key, expectedVersion));
+    return guardStore(() => this.sql.begin(async (tx) => {
+      const raised = await lockFences(tx, [fence.key]);
+      if (!fenceHolds(raised, fence)) throw fencedError(fence, raised);
+      return this.deleteWith(tx, key, expectedVersion);
+    }));
+  }
+
+  private async deleteWith(sql: PostgresQueryable, key: string, expectedVersion: number | undefined): Promise<boolean> {
+    const rows = await sql`
+      DELETE FROM corral_metadata
+      WHERE key = ${key} AND corral_entry_live(expires_at, owner_session)
+        AND (${expectedVersion ?? null}::bigint IS NULL OR version = ${expectedVersion ?? null}::bigint)
+      RETURNING 1`;
+    return rows.length > 0;
   }
 
   list(prefix: string): Promise<MetadataEntry[]> {

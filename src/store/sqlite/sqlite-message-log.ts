@@ -38,7 +38,7 @@ export class SqliteMessageLog implements MessageLog {
   #closed = false;
   readonly #claim: Transaction<(topic: string, epoch: number) => TopicBounds>;
   readonly #append: Transaction<(batches: readonly TopicBatch[]) => boolean[]>;
-  readonly #trim: Transaction<(topic: string, throughSeq: number) => number>;
+  readonly #trim: Transaction<(topic: string, throughSeq: number, epoch: number | undefined) => number>;
   readonly #bounds: Statement<[string], BoundsRow>;
   readonly #allBounds: Statement<[], BoundsRow>;
   readonly #read: Statement<[string, number], MessageRow>;
@@ -63,9 +63,10 @@ export class SqliteMessageLog implements MessageLog {
       return toBounds(bounds.get(name)!);
     });
     this.#append = prepareSqliteAppend(h);
-    this.#trim = h.transaction((name: string, throughSeq: number): number => {
+    this.#trim = h.transaction((name: string, throughSeq: number, epoch: number | undefined): number => {
       const t = topic.get(name);
       if (t === undefined) return 0;
+      if (epoch !== undefined && t.epoch > epoch) throw new CorralError('FENCED', `topic ${name} is claimed with epoch ${t.epoch}, higher than ${epoch}; nothing trimmed`);
       return trimMessages.run(t.id, throughSeq).changes;
     });
 
@@ -121,8 +122,8 @@ export class SqliteMessageLog implements MessageLog {
     });
   }
 
-  async trim(topic: string, throughSeq: number): Promise<number> {
-    return this.#call(() => this.#trim.immediate(topic, throughSeq));
+  async trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
+    return this.#call(() => this.#trim.immediate(topic, throughSeq, epoch));
   }
 
   async lastSeqBefore(topic: string, beforeMs: number): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import { CorralError } from '../../protocol/corral-error.js';
-import type { MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
+import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 interface MetadataRow {
@@ -18,6 +18,10 @@ function isLive(row: MetadataRow | undefined, now: number): row is MetadataRow {
   return row !== undefined && (row.expires_at === null || row.expires_at > now);
 }
 
+function fencedError(fence: Fence, raised: number): CorralError {
+  return new CorralError('FENCED', `fence ${fence.key} is at epoch ${raised}, higher than ${fence.epoch}; nothing written`);
+}
+
 /**
  * MetadataStore on the embedded SQLite file. One connection serves one process,
  * so a read-check-write inside a transaction is all compare-and-set needs; the
@@ -29,8 +33,8 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly #select: Statement<[string], MetadataRow>;
   readonly #from: Statement<[string], MetadataRow>;
   readonly #put: Transaction<(key: string, value: string, opts: PutOptions) => PutResult>;
-  readonly #putMany: Transaction<(entries: ReadonlyArray<{ key: string; value: string }>) => void>;
-  readonly #delete: Transaction<(key: string, expectedVersion: number | undefined) => boolean>;
+  readonly #putMany: Transaction<(entries: ReadonlyArray<ManyEntry>) => boolean[]>;
+  readonly #delete: Transaction<(key: string, expectedVersion: number | undefined, fence: Fence | undefined) => boolean>;
 
   constructor(db: SqliteDatabase) {
     const h = db.handle;
@@ -46,8 +50,17 @@ export class SqliteMetadataStore implements MetadataStore {
     h.prepare('DELETE FROM metadata WHERE ephemeral = 1').run();
     const remove = h.prepare<[string]>('DELETE FROM metadata WHERE key = ?');
 
+    // The epoch a fence was raised to, when it is above the writer's; 0 lets the write through.
+    const raisedAbove = (fence: Fence | undefined): number => {
+      if (fence === undefined) return 0;
+      const row = select.get(fence.key);
+      const raised = isLive(row, Date.now()) ? Number(row.value) : 0;
+      return raised > fence.epoch ? raised : 0;
+    };
     this.#put = h.transaction((key: string, value: string, opts: PutOptions): PutResult => {
       const now = Date.now();
+      const raised = raisedAbove(opts.fence);
+      if (raised !== 0) throw fencedError(opts.fence!, raised);
       if (opts.expectedVersion !== undefined) {
         const row = select.get(key);
         const live = isLive(row, now);
@@ -57,10 +70,14 @@ export class SqliteMetadataStore implements MetadataStore {
       const written = write.get(key, value, opts.ttlMs === undefined ? null : now + opts.ttlMs, opts.ephemeral ? 1 : 0);
       return { ok: true, version: written!.version };
     });
-    this.#putMany = h.transaction((entries: ReadonlyArray<{ key: string; value: string }>): void => {
-      for (const e of entries) write.get(e.key, e.value, null, 0);
-    });
-    this.#delete = h.transaction((key: string, expectedVersion: number | undefined): boolean => {
+    this.#putMany = h.transaction((entries: ReadonlyArray<ManyEntry>): boolean[] => entries.map((e) => {
+      if (raisedAbove(e.fence) !== 0) return false;
+      write.get(e.key, e.value, null, 0);
+      return true;
+    }));
+    this.#delete = h.transaction((key: string, expectedVersion: number | undefined, fence: Fence | undefined): boolean => {
+      const raised = raisedAbove(fence);
+      if (raised !== 0) throw fencedError(fence!, raised);
       const row = select.get(key);
       // A lapsed row is absent to callers, but stays so that its version carries on.
       if (!isLive(row, Date.now())) return false;
@@ -85,12 +102,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#call(() => this.#put.immediate(key, value, opts));
   }
 
-  async putMany(entries: ReadonlyArray<{ key: string; value: string }>): Promise<void> {
-    this.#call(() => this.#putMany.immediate(entries));
+  async putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]> {
+    return this.#call(() => this.#putMany.immediate(entries));
   }
 
-  async delete(key: string, expectedVersion?: number): Promise<boolean> {
-    return this.#call(() => this.#delete.immediate(key, expectedVersion));
+  async delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {
+    return this.#call(() => this.#delete.immediate(key, expectedVersion, fence));
   }
 
   async list(prefix: string): Promise<MetadataEntry[]> {
