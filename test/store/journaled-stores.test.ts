@@ -4,12 +4,13 @@ import { cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isCorralError } from '../../src/protocol/corral-error.js';
+import { runFencingConformance } from './conformance/fencing-conformance.js';
 import { runMessageLogConformance } from './conformance/message-log-conformance.js';
 import type { StoreHarness } from './conformance/store-harness.js';
 import { decodeEntryAt } from '../../src/store/journal/journal-entry.js';
 import type { JournaledLogOptions } from '../../src/store/journal/journaled-log.js';
 import { withJournal } from '../../src/store/journal/with-journal.js';
-import type { LogRecord, MessageLog } from '../../src/store/message-log.js';
+import type { LogRecord } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { tempDir } from '../support/hub-process.js';
@@ -32,15 +33,15 @@ async function openJournaled(dir: string, durability: Durability, flushing: Flus
   return withJournal(openSqliteStores({ path: join(dir, 'corral.db'), durability }), { dir: join(dir, 'journal'), durability, ...flushing });
 }
 
-async function journaledHarness(durability: Durability, flushing: Flushing): Promise<StoreHarness<MessageLog>> {
+async function journaledHarness<T>(pick: (s: Stores) => T, durability: Durability, flushing: Flushing): Promise<StoreHarness<T>> {
   const dir = freshDir();
   let stores = await openJournaled(dir, durability, flushing);
-  const harness: StoreHarness<MessageLog> = {
-    store: stores.log,
+  const harness: StoreHarness<T> = {
+    store: pick(stores),
     async reopen() {
       await stores.close();
       stores = await openJournaled(dir, durability, flushing);
-      harness.store = stores.log;
+      harness.store = pick(stores);
       return harness.store;
     },
     async destroy() {
@@ -52,9 +53,11 @@ async function journaledHarness(durability: Durability, flushing: Flushing): Pro
 }
 
 for (const durability of ['fsync', 'process'] as const) {
-  runMessageLogConformance(`journal over sqlite, durability ${durability}`, () => journaledHarness(durability, {}));
+  runMessageLogConformance(`journal over sqlite, durability ${durability}`, () => journaledHarness((s) => s.log, durability, {}));
+  runFencingConformance(`journal over sqlite, durability ${durability}`, () => journaledHarness((s) => s, durability, {}));
 }
-runMessageLogConformance('journal over sqlite, records held in the journal', () => journaledHarness('process', NEVER_FLUSH));
+runMessageLogConformance('journal over sqlite, records held in the journal', () => journaledHarness((s) => s.log, 'process', NEVER_FLUSH));
+runFencingConformance('journal over sqlite, records held in the journal', () => journaledHarness((s) => s, 'process', NEVER_FLUSH));
 
 function record(seq: number, payloadBytes: number): LogRecord {
   return { seq, timestamp: 1_700_000_000_000 + seq, key: undefined, payload: Buffer.alloc(payloadBytes, seq % 251), producerId: seq % 2 ? 'producer-a' : undefined, producerSeq: seq };

@@ -144,9 +144,9 @@ export class JournaledLog implements MessageLog {
   // What follows is off the hot path (topic load, GC, stats, old retries):
   // the store behind answers once it holds every journaled record.
 
-  async trim(topic: string, throughSeq: number): Promise<number> {
+  async trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
     await this.#flushAll();
-    return this.inner.trim(topic, throughSeq);
+    return this.inner.trim(topic, throughSeq, epoch);
   }
 
   async lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
