@@ -2,6 +2,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import type { SystemVariant } from './bench-system.js';
 import { CLOCK, parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { runClockBenchmark } from './clock-bench.js';
+import { floorTable, measureMachineFloor } from './machine-floor.js';
 import { CLUSTER_NOTE, clusterModeVariants, pgVersusSqlite, runClusterBenchmarks } from './cluster-benchmarks.js';
 import { medianOf } from './median.js';
 import { runMicroBenchmarks } from './micro-benchmarks.js';
@@ -72,7 +73,13 @@ async function main(): Promise<void> {
   if (peers.missing.length > 0) console.log(`not installed, skipped: ${peers.missing.join(', ')}`);
   if (opts.cluster) console.log(CLUSTER_NOTE);
   // M1 reads one hub's own memory: it has no cluster form.
-  for (const w of ALL_WORKLOADS.filter((x) => opts.only.includes(x.id) && !(opts.cluster && x.hubOnly))) {
+  const workloads = ALL_WORKLOADS.filter((x) => opts.only.includes(x.id) && !(opts.cluster && x.hubOnly));
+  // The same run's figures of the bare machine: what every Corral figure is to be read against.
+  if (workloads.some((w) => w.metric !== 'memory')) {
+    progress('measuring the machine alone (fdatasync, TCP round trip, append loop)');
+    console.log(`\n### The machine alone, this run\n\n${floorTable(await measureMachineFloor())}`);
+  }
+  for (const w of workloads) {
     const variants = w.hubOnly ? corral.slice(0, 1) : [...corral, ...peers.variants];
     const rows: ResultRow[] = [];
     for (const v of variants) rows.push(await measureRow(w, v, opts));

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { backupSqlite, restoreSqlite } from '../store/sqlite/sqlite-backup.js';
+import { restoreSqlite } from '../store/sqlite/sqlite-backup.js';
+import { backupStandalone } from './backup-standalone.js';
 import { claimDataDir, storeFile } from './claim-data-dir.js';
 
 const dataOption = (): Option => new Option('--data <dir>', 'data directory of the standalone hub').env('CORRAL_DATA').default('.corral');
@@ -13,8 +14,9 @@ export function addBackupCommands(program: Command): void {
     .argument('<file>', 'the backup file to create')
     .addOption(dataOption())
     .action(async (file: string, o: { data: string }) => {
-      const r = await backupSqlite(storeFile(o.data), resolve(file));
-      process.stderr.write(`corral backup: ${storeFile(o.data)} copied to ${resolve(file)} (${r.pages} pages, schema version ${r.schemaVersion})\n`);
+      const r = await backupStandalone(o.data, resolve(file));
+      process.stderr.write(`corral backup: ${storeFile(o.data)} and ${r.journalSegments} journal segment(s) copied to ${resolve(file)} `
+        + `(${r.pages} pages, schema version ${r.schemaVersion})\n`);
     });
   program
     .command('restore')

@@ -17,6 +17,11 @@ export function storeFile(dataDir: string): string {
   return join(resolve(dataDir), 'corral.db');
 }
 
+/** The ack journal's segments inside a standalone hub's data directory. */
+export function journalDir(dataDir: string): string {
+  return join(resolve(dataDir), 'journal');
+}
+
 /**
  * Creates the data directory when missing and takes its lock. Every failure
  * names the directory and what to do: DATA_DIR_UNUSABLE or DATA_DIR_LOCKED.

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
 import { CorralError, isCorralError } from '../protocol/corral-error.js';
-import { claimDataDir, storeFile } from './claim-data-dir.js';
+import { claimDataDir, journalDir, storeFile } from './claim-data-dir.js';
 import type { DataDirLock } from './data-dir-lock.js';
 import { systemClock } from '../hub/clock.js';
 import { ClusterOwnership } from '../hub/cluster-ownership.js';
@@ -17,6 +17,7 @@ import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp } from '../hub/tcp-listener.js';
 import { builtInServices } from '../services/built-in-services.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
+import { withJournal } from '../store/journal/with-journal.js';
 import { openSqliteStores } from '../store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../store/stores.js';
 
@@ -56,14 +57,22 @@ function addressOf(server: Server): { host: string; port: number } {
   return { host: a.address, port: a.port };
 }
 
-async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined): Promise<Stores> {
+/**
+ * Cluster: both stores in PostgreSQL, which outlives any hub's machine.
+ * Standalone: SQLite in the data directory, with the journal in front of the
+ * message log as the ack path (docs/decisions/journal.md); the data
+ * directory's lock makes the journal its store's only writer.
+ */
+async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined, logger: Logger): Promise<Stores> {
   if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
+  let sqlite: Stores;
   try {
-    return openSqliteStores({ path: storeFile(dataDir), durability: opts.durability });
+    sqlite = openSqliteStores({ path: storeFile(dataDir), durability: opts.durability });
   } catch (err) {
     throw isCorralError(err, 'STORE_UNAVAILABLE') ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${storeFile(dataDir)})`, { cause: err }) : err;
   }
+  return withJournal(sqlite, { dir: journalDir(dataDir), durability: opts.durability, logger });
 }
 
 type Cleanup = Array<() => Promise<void> | void>;
@@ -102,7 +111,7 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
   // One hub per data directory: a second would claim the same topics and fence the first.
   const lock = opts.store ? undefined : claimDataDir(opts.dataDir);
   if (lock) cleanup.push(() => lock.release());
-  const stores = await openStores(opts, lock);
+  const stores = await openStores(opts, lock, logger);
   cleanup.push(() => stores.close());
   const hubId = `hub-${randomBytes(4).toString('hex')}`;
   const log = logger.child({ hubId });

@@ -26,7 +26,7 @@ describe('corral backup and corral restore of a standalone hub', () => {
       writer.stdin!.write(lines(501, 20_000).join('\n') + '\n');
       const r = await runCli(['backup', backup, '--data', hub.dataDir]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /^corral backup: \S+corral\.db copied to \S+corral\.backup \(\d+ pages, schema version \d+\)\n$/);
+      assert.match(r.stderr, /^corral backup: \S+corral\.db and \d+ journal segment\(s\) copied to \S+corral\.backup \(\d+ pages, schema version \d+\)\n$/);
       writer.stdin!.end();
       await new Promise((resolve) => writer!.once('close', resolve));
     } finally {

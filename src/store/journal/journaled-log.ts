@@ -1,0 +1,319 @@
+import type { Logger } from 'pino';
+import { CorralError } from '../../protocol/corral-error.js';
+import type { LogRecord, MessageLog, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
+import type { Durability } from '../stores.js';
+import { encodeEntry, type JournalEntry } from './journal-entry.js';
+import { JournalSegments } from './journal-segments.js';
+
+export interface JournaledLogOptions {
+  /** Directory of the journal's segment files. */
+  dir: string;
+  durability: Durability;
+  /** The store behind is written at least this often while records wait (ms). */
+  flushIntervalMs?: number;
+  /** …and as soon as this many records wait. */
+  flushRecords?: number;
+  /** A segment is sealed past this size and deleted once the store holds it. */
+  segmentBytes?: number;
+  logger?: Logger;
+}
+
+/** A topic as the journal sees it. */
+interface TopicState {
+  epoch: number;
+  lastSeq: number;
+  /**
+   * Journaled records the store behind does not hold yet, seqs
+   * lastSeq - length + 1 … lastSeq. Replaced, never shortened in place, so a
+   * reader holding the old array still sees every record it had.
+   */
+  pending: LogRecord[];
+}
+
+const RETRY_FLUSH_MS = 500;
+
+/**
+ * The ack path of a standalone hub: `append` writes every topic's batch of a
+ * group commit as one journal entry (one sequential write, one fdatasync,
+ * both off the event loop) and resolves; the per-topic store behind (SQLite)
+ * is written in large batches a moment later. Reads see journaled records
+ * the store does not hold yet. After a crash, `open` replays the journal
+ * into the store; a torn last entry is cut, never misread.
+ *
+ * The journal is the only writer of the store behind it: one hub per data
+ * directory (its lock), so the epochs it checks in memory are the store's.
+ */
+export class JournaledLog implements MessageLog {
+  readonly #topics = new Map<string, TopicState>();
+  readonly #dirty = new Set<string>();
+  #pendingRecords = 0;
+  #lastEntryId: number;
+  /** Highest entry id whose records the store behind holds. */
+  #heldEntryId: number;
+  #flushing: Promise<void> | undefined;
+  /** The journal write in progress: its records are in neither the pending lists nor the store yet. */
+  #writing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #flushIntervalMs: number;
+  readonly #flushRecords: number;
+
+  private constructor(
+    private readonly inner: MessageLog,
+    private readonly journal: JournalSegments,
+    lastEntryId: number,
+    opts: JournaledLogOptions,
+  ) {
+    this.#lastEntryId = lastEntryId;
+    this.#heldEntryId = lastEntryId;
+    this.#flushIntervalMs = opts.flushIntervalMs ?? 50;
+    this.#flushRecords = opts.flushRecords ?? 20_000;
+  }
+
+  /** Opens the journal in front of `inner`, replaying what a crash left in it. */
+  static async open(inner: MessageLog, opts: JournaledLogOptions): Promise<JournaledLog> {
+    const { journal, contents, lastEntryId } = await JournalSegments.open(opts.dir, opts.durability, opts.segmentBytes ?? 64 * 1024 * 1024);
+    if (contents.cut) opts.logger?.warn(contents.cut, 'journal: cut a torn last entry (never acknowledged)');
+    const replayed = await replay(inner, contents.entries);
+    if (contents.entries.length > 0) opts.logger?.info({ entries: contents.entries.length, records: replayed }, 'journal replayed into the store');
+    await journal.retire(lastEntryId);
+    return new JournaledLog(inner, journal, lastEntryId, opts);
+  }
+
+  async claim(topic: string, epoch: number): Promise<TopicBounds> {
+    await this.#flushAll();
+    const bounds = await this.inner.claim(topic, epoch);
+    this.#topics.set(topic, { epoch: bounds.epoch, lastSeq: bounds.lastSeq, pending: [] });
+    return bounds;
+  }
+
+  async append(batches: readonly TopicBatch[]): Promise<boolean[]> {
+    this.#checkOpen();
+    const results: boolean[] = [];
+    const accepted: Array<{ state: TopicState; batch: TopicBatch }> = [];
+    const nextSeq = new Map<TopicState, number>();
+    for (const b of batches) {
+      const state = await this.#state(b.topic);
+      if (b.epoch < state.epoch) {
+        results.push(false);
+        continue;
+      }
+      let due = nextSeq.get(state) ?? state.lastSeq + 1;
+      for (const r of b.records) {
+        if (r.seq !== due) throw new CorralError('INTERNAL', `append to topic ${b.topic}: seq ${r.seq} where ${due} was due`);
+        due++;
+      }
+      nextSeq.set(state, due);
+      results.push(true);
+      if (b.records.length > 0) accepted.push({ state, batch: b });
+    }
+    if (accepted.length === 0) return results;
+    const entry: JournalEntry = { entryId: ++this.#lastEntryId, batches: accepted.map((a) => a.batch) };
+    const write = this.journal.append(entry.entryId, encodeEntry(entry));
+    this.#writing = write.catch(() => undefined);
+    await write;
+    for (const { state, batch } of accepted) {
+      for (const r of batch.records) state.pending.push(r);
+      state.lastSeq = batch.records[batch.records.length - 1]!.seq;
+      this.#dirty.add(batch.topic);
+      this.#pendingRecords += batch.records.length;
+    }
+    this.#scheduleFlush();
+    return results;
+  }
+
+  async read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]> {
+    this.#checkOpen();
+    // Taken before the store is read: a record flushed meanwhile is in one or the other.
+    const pending = this.#topics.get(topic)?.pending ?? [];
+    const firstPending = pending[0]?.seq ?? Infinity;
+    const out = fromSeq < firstPending ? await this.inner.read(topic, fromSeq, limit) : [];
+    let bytes = 0;
+    for (const r of out) bytes += r.payload.length;
+    if (out.length >= limit.maxRecords || (out.length > 0 && bytes >= limit.maxBytes)) return out;
+    const next = Math.max(fromSeq, (out[out.length - 1]?.seq ?? 0) + 1);
+    for (let i = Math.max(0, next - firstPending); i < pending.length; i++) {
+      const r = pending[i]!;
+      out.push(r);
+      bytes += r.payload.length;
+      if (out.length >= limit.maxRecords || bytes >= limit.maxBytes) break;
+    }
+    return out;
+  }
+
+  // What follows is off the hot path (topic load, GC, stats, old retries):
+  // the store behind answers once it holds every journaled record.
+
+  async trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
+    await this.#flushAll();
+    return this.inner.trim(topic, throughSeq, epoch);
+  }
+
+  async lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
+    await this.#flushAll();
+    return this.inner.lastSeqBefore(topic, beforeMs);
+  }
+
+  async bounds(topic: string): Promise<TopicBounds | undefined> {
+    await this.#flushAll();
+    return this.inner.bounds(topic);
+  }
+
+  async topics(): Promise<TopicBounds[]> {
+    await this.#flushAll();
+    return this.inner.topics();
+  }
+
+  async usage(topic: string): Promise<{ records: number; bytes: number }> {
+    await this.#flushAll();
+    return this.inner.usage(topic);
+  }
+
+  async producers(topic: string): Promise<ProducerState[]> {
+    await this.#flushAll();
+    return this.inner.producers(topic);
+  }
+
+  async findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
+    // A retry usually follows its original closely: look among the journaled records first,
+    // once the write that may carry the original has finished.
+    await this.#writing;
+    const pending = this.#topics.get(topic)?.pending ?? [];
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const r = pending[i]!;
+      if (r.producerId === producerId && r.producerSeq === producerSeq) return r.seq;
+    }
+    await this.#flushAll();
+    return this.inner.findByProducer(topic, producerId, producerSeq);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    let held = false;
+    try {
+      await this.#flushAll();
+      held = this.#pendingRecords === 0;
+    } catch {
+      // Kept in the journal: the next start replays it.
+    }
+    await this.journal.close(held);
+    await this.inner.close();
+  }
+
+  /** Journal segments on disk (stats and tests). */
+  get segmentCount(): number {
+    return this.journal.segmentCount;
+  }
+
+  async #state(topic: string): Promise<TopicState> {
+    const known = this.#topics.get(topic);
+    if (known) return known;
+    const bounds = await this.inner.bounds(topic);
+    if (!bounds) throw new CorralError('INTERNAL', `append to topic ${topic}, which was never claimed`);
+    // Another append may have learnt it meanwhile.
+    const state = this.#topics.get(topic) ?? { epoch: bounds.epoch, lastSeq: bounds.lastSeq, pending: [] };
+    this.#topics.set(topic, state);
+    return state;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing || this.#closed) return;
+    if (this.#pendingRecords >= this.#flushRecords) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      void this.#flush().catch(() => undefined);
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        void this.#flush().catch(() => undefined);
+      }, this.#flushIntervalMs);
+    }
+  }
+
+  /** Until the store behind holds every record journaled so far. */
+  async #flushAll(): Promise<void> {
+    this.#checkOpen(true);
+    while (this.#pendingRecords > 0 || this.#flushing) await this.#flush();
+  }
+
+  /** Writes what waits to the store behind in one call; one flush at a time. */
+  #flush(): Promise<void> {
+    this.#flushing ??= this.#writeBehind().finally(() => {
+      this.#flushing = undefined;
+      if (this.#pendingRecords > 0) this.#scheduleFlush();
+    });
+    return this.#flushing;
+  }
+
+  async #writeBehind(): Promise<void> {
+    const upTo = this.#lastEntryId;
+    const taken: Array<{ state: TopicState; count: number }> = [];
+    const batches: TopicBatch[] = [];
+    for (const topic of this.#dirty) {
+      const state = this.#topics.get(topic)!;
+      if (state.pending.length === 0) continue;
+      taken.push({ state, count: state.pending.length });
+      batches.push({ topic, epoch: state.epoch, records: state.pending.slice() });
+    }
+    this.#dirty.clear();
+    if (batches.length > 0) {
+      let stored: boolean[];
+      try {
+        stored = await this.inner.append(batches);
+      } catch (err) {
+        for (const b of batches) this.#dirty.add(b.topic);
+        await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
+        throw err;
+      }
+      taken.forEach(({ state, count }, i) => {
+        // A refusal means another writer claimed the topic in the store: impossible
+        // while this hub holds the data directory's lock.
+        if (!stored[i]) throw new CorralError('INTERNAL', `the store refused journaled records of topic ${batches[i]!.topic} (fenced)`);
+        state.pending = state.pending.slice(count);
+        if (state.pending.length > 0) this.#dirty.add(batches[i]!.topic);
+        this.#pendingRecords -= count;
+      });
+    }
+    this.#heldEntryId = upTo;
+    await this.journal.retire(this.#heldEntryId);
+  }
+
+  #checkOpen(allowClosing = false): void {
+    if (this.#closed && !allowClosing) throw new CorralError('STORE_UNAVAILABLE', 'the message log is closed');
+  }
+}
+
+/**
+ * Applies journal entries to the store: records it holds already (seq at or
+ * below its lastSeq) are skipped, so a replay after a crash mid-flush, or a
+ * second replay, stores each record once.
+ */
+async function replay(inner: MessageLog, entries: readonly JournalEntry[]): Promise<number> {
+  const known = new Map<string, TopicBounds>();
+  const byTopic = new Map<string, TopicBatch>();
+  for (const e of entries) {
+    for (const b of e.batches) {
+      let bounds = known.get(b.topic);
+      if (!bounds) {
+        bounds = await inner.bounds(b.topic);
+        if (!bounds) throw new CorralError('STORE_UNAVAILABLE', `the journal holds records of topic ${b.topic}, which the store does not know`);
+        known.set(b.topic, bounds);
+      }
+      const into = byTopic.get(b.topic);
+      const after = into ? into.records[into.records.length - 1]!.seq : bounds.lastSeq;
+      const fresh = b.records.filter((r) => r.seq > after);
+      if (fresh.length === 0) continue;
+      // Written by this store's only writer: its epoch is the store's.
+      if (into) into.records.push(...fresh);
+      else byTopic.set(b.topic, { topic: b.topic, epoch: bounds.epoch, records: fresh });
+    }
+  }
+  const batches = [...byTopic.values()];
+  if (batches.length === 0) return 0;
+  const stored = await inner.append(batches);
+  const refused = batches.filter((_, i) => !stored[i]).map((b) => b.topic);
+  if (refused.length > 0) throw new CorralError('STORE_UNAVAILABLE', `the store refused journaled records of ${refused.join(', ')}`);
+  return batches.reduce((n, b) => n + b.records.length, 0);
+}
