@@ -47,7 +47,7 @@ export class ClusterOwnership implements Ownership {
       const epoch = (rec?.epoch ?? 0) + 1;
       const res = await this.metadata.put(key, JSON.stringify({ hubId: target.hubId, epoch } satisfies OwnerRecord), { expectedVersion: cur?.version ?? 0 });
       if (res.ok) {
-        this.membership.placements.record(target.hubId);
+        this.membership.placements.record(target.hubId, loadScore(target.load));
         this.logger.info({ resource, owner: target.hubId, epoch, previous: rec?.hubId }, 'owner assigned');
         return this.answer(target, epoch);
       }
@@ -87,14 +87,14 @@ export class ClusterOwnership implements Ownership {
 /**
  * The least-loaded hub (seed 002: "select the message processor with the
  * least load"). Reported loads refresh only once per lease renewal, so the
- * resources placed since then count on top of them (`placements`), and the
+ * resources placed since then count until the reports show them (`placements`), and the
  * choice among hubs within a small slack of the minimum is spread by
  * rendezvous hashing: a burst of new resources fills the emptiest hubs up to
  * the others' level, then spreads over all of them.
  */
 export function pickOwner(resource: string, hubs: readonly HubRecord[], placements?: RecentPlacements): HubRecord | undefined {
   if (hubs.length === 0) return undefined;
-  const score = (h: HubRecord): number => loadScore(h.load) + (placements?.count(h.hubId) ?? 0);
+  const score = (h: HubRecord): number => placements?.effective(h.hubId, loadScore(h.load)) ?? loadScore(h.load);
   const min = Math.min(...hubs.map(score));
   const slack = Math.max(2, min * 0.1);
   let best: HubRecord | undefined;

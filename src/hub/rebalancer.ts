@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { pickOwner } from './cluster-ownership.js';
 import type { Hub } from './hub.js';
-import type { HubRecord } from './hub-record.js';
+import { loadScore, type HubRecord } from './hub-record.js';
 import type { Membership } from './membership.js';
 
 export interface RebalancerOptions {
@@ -86,7 +86,7 @@ export class Rebalancer {
       await Promise.all(names.slice(i, i + parallel).map((name) => {
         const to = pickOwner(name, others, this.membership.placements);
         if (!to) return false;
-        this.membership.placements.record(to.hubId);
+        this.membership.placements.record(to.hubId, loadScore(to.load));
         return this.hub.handOff(name, to);
       }));
     }

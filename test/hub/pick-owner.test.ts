@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pickOwner } from '../../src/hub/cluster-ownership.js';
-import type { HubLoad, HubRecord } from '../../src/hub/hub-record.js';
+import { loadScore, type HubLoad, type HubRecord } from '../../src/hub/hub-record.js';
 import { RecentPlacements } from '../../src/hub/recent-placements.js';
 
 function hub(hubId: string, load: Partial<HubLoad> = {}): HubRecord {
@@ -16,7 +16,7 @@ function burst(hubs: HubRecord[], n: number, placements: RecentPlacements): Map<
   const perHub = new Map(hubs.map((h) => [h.hubId, 0]));
   for (let i = 0; i < n; i++) {
     const to = pickOwner(`burst.${i}`, hubs, placements)!;
-    placements.record(to.hubId);
+    placements.record(to.hubId, loadScore(to.load));
     perHub.set(to.hubId, perHub.get(to.hubId)! + 1);
   }
   return perHub;
@@ -44,18 +44,43 @@ describe('pickOwner', () => {
     assert.equal(perHub.get('a'), 0, `${[...perHub.values()].join(', ')}`);
   });
 
-  it('forgets placements once the reports had time to show them', () => {
+  it('counts placements until the target\'s own report shows them, never twice', () => {
+    const placements = new RecentPlacements(1000, () => 0);
+    placements.record('a', 4);
+    placements.record('a', 4);
+    assert.equal(placements.effective('a', 4), 6, 'the report does not show them yet');
+    assert.equal(placements.effective('a', 5), 6, 'the report shows one of them');
+    assert.equal(placements.effective('a', 7), 7, 'the report shows them and more');
+    assert.equal(placements.effective('b', 3), 3, 'nothing placed on b');
+  });
+
+  it('forgets placements a window after the last one', () => {
     let now = 0;
     const placements = new RecentPlacements(1000, () => now);
-    placements.record('a');
-    placements.record('a');
-    assert.equal(placements.count('a'), 2);
-    now = 500;
-    placements.record('a');
-    now = 1200;
-    assert.equal(placements.count('a'), 1);
-    now = 1600;
-    assert.equal(placements.count('a'), 0);
+    placements.record('a', 0);
+    now = 900;
+    placements.record('a', 0);
+    now = 1800;
+    assert.equal(placements.effective('a', 0), 2, 'the burst goes on');
+    now = 2000;
+    assert.equal(placements.effective('a', 0), 0);
+  });
+
+  it('spreads a burst whose topics the new hub already reports', () => {
+    // The hubs placing on a new hub see its report grow with what they placed: still about a third each.
+    const hubs = [hub('a', { topics: 10 }), hub('b', { topics: 10 }), hub('j')];
+    const placements = new RecentPlacements(60_000);
+    const perHub = new Map(hubs.map((h) => [h.hubId, 0]));
+    for (let i = 0; i < 40; i++) {
+      const to = pickOwner(`late.${i}`, hubs, placements)!;
+      placements.record(to.hubId, loadScore(to.load));
+      perHub.set(to.hubId, perHub.get(to.hubId)! + 1);
+      // Every placement shows in the target's next report.
+      to.load = { ...to.load, topics: to.load.topics + 1 };
+    }
+    const got = [...perHub.values()].join(', ');
+    assert.ok(perHub.get('j')! >= 20, `the new hub took its 10-topic gap and its share: ${got}`);
+    assert.ok(perHub.get('a')! >= 5 && perHub.get('b')! >= 5, `then the burst spread: ${got}`);
   });
 
   it('picks nothing from no hubs', () => {
