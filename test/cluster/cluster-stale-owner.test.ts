@@ -74,6 +74,8 @@ describe('cluster: a stale owner resumed after SIGSTOP writes nothing', () => {
   it('does not bring back, nor move the cursor of, a subscription the new owner deleted', { timeout: 120_000 }, async () => {
     await cluster.startHubs(3, LEASE);
     const client = await cluster.client();
+    // Kept for the subscription created below (without a subscription or retention they are garbage at once).
+    await client.configureTopic('stale.cursor', { retainCount: 100, retainMs: 0 });
     for (let i = 1; i <= 10; i++) await client.publish('stale.cursor', `m${i}`);
     let raw: RawConnection | undefined;
     const owner = await pauseOwner('stale.cursor', async (o) => {
