@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import type { LogRecord } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { tempDir } from '../support/hub-process.js';
+import { killAfterReport } from '../support/kill-after-report.js';
 
 const dirs: string[] = [];
 function freshDir(): string {
@@ -89,18 +89,7 @@ async function crashAfterAppends(dir: string, durability: Durability, recordsPer
     process.stdout.write('appended\\n');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('appended')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+  await killAfterReport(script);
 }
 
 function onlySegment(dir: string): string {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/hub-process.js';
+import { killAfterReport } from '../support/kill-after-report.js';
 
 const dirs: string[] = [];
 function sqliteDir(): string {
@@ -163,18 +163,7 @@ describe('SQLite stores', () => {
         process.stdout.write('appended\\n');
         setInterval(() => {}, 1000);
       `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('appended')) resolve();
-        });
-        child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-      });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      await killAfterReport(script);
       const stores = openSqliteStores({ path, durability });
       try {
         assert.deepEqual(await stores.log.bounds('t'), { topic: 't', firstSeq: 1, lastSeq: 1000, epoch: 1 });
