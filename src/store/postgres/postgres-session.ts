@@ -1,4 +1,5 @@
 import { createPostgresPool, type PostgresSql } from './postgres-connection.js';
+import { isConnectionLost } from './postgres-store-error.js';
 
 /**
  * The store session that keeps this store's ephemeral metadata keys alive
@@ -31,13 +32,28 @@ export class PostgresSession {
 
   private async start(): Promise<number> {
     try {
-      const [row] = await this.sql<[{ id: number }]>`SELECT corral_session_start() AS id`;
-      if (row === undefined) throw new Error('corral_session_start returned no row');
-      return row.id;
+      return await this.startOnce();
+    } catch (err) {
+      if (!isConnectionLost(err)) {
+        this.ended();
+        throw err;
+      }
+    }
+    // The session's connection was cut (a terminated backend, a database
+    // restart) and the driver may learn it from this very query; it opens a
+    // new connection for the next one, so one more try is not a retry storm.
+    try {
+      return await this.startOnce();
     } catch (err) {
       this.ended();
       throw err;
     }
+  }
+
+  private async startOnce(): Promise<number> {
+    const [row] = await this.sql<[{ id: number }]>`SELECT corral_session_start() AS id`;
+    if (row === undefined) throw new Error('corral_session_start returned no row');
+    return row.id;
   }
 
   /** Releases the session's lock before disconnecting, so its keys are gone when close resolves. */

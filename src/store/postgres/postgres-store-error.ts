@@ -44,10 +44,15 @@ export function postgresStoreError(err: unknown): Error {
     }
     return new CorralError('INTERNAL', `PostgreSQL ${err.code}: ${err.message}`, { cause: err });
   }
-  if (hasCode(err) && typeof err.code === 'string' && CONNECTION_ERRORS.has(err.code)) {
+  if (isConnectionLost(err)) {
     return new CorralError('STORE_UNAVAILABLE', `PostgreSQL unreachable: ${err.message}`, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** True when the driver lost (or could not open) its connection to the server. */
+export function isConnectionLost(err: unknown): err is Error {
+  return hasCode(err) && typeof err.code === 'string' && CONNECTION_ERRORS.has(err.code);
 }
 
 /** True when an ephemeral write failed because the writer's store session had ended. */
