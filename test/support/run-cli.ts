@@ -16,8 +16,6 @@ export interface CliRunOptions {
   cwd?: string;
   /** Kill the process after this long (a command that should have exited, e.g. a refused `corral start`). */
   timeoutMs?: number;
-  /** Run as this user id (tests run as root; a permission test needs someone else). */
-  uid?: number;
 }
 
 /** Runs the compiled `corral` CLI as a real process; CORRAL_* variables of the caller do not leak in. */
@@ -27,7 +25,6 @@ export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRun
     for (const k of Object.keys(env)) if (k.startsWith('CORRAL_')) delete env[k];
     Object.assign(env, opts.env);
     const spawnOpts: SpawnOptions = { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] };
-    if (opts.uid !== undefined) spawnOpts.uid = opts.uid;
     const child = spawn(process.execPath, [CLI, ...args], spawnOpts);
     let stdout = '';
     let stderr = '';
