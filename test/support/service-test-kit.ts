@@ -159,6 +159,35 @@ export function serviceClusterSuite(s: ServiceUnderTest): void {
       await eventually(async () => assert.equal(await count(), answered));
     });
 
+    it('a hub that joins takes resources over by rebalancing, with their stored state', async () => {
+      const args = ['--rebalance-interval', '300'];
+      const first = await startCluster(fx, 2, args);
+      const client = await fx.connect(first);
+      const level = Array.from({ length: 30 }, () => `${s.kind}|kit-${++resources}`);
+      for (const r of level) await s.request(client, r);
+      const [joined] = await startCluster(fx, 1, args);
+      const joinedId = await hubIdOf(joined!);
+      const ownedByJoined = async (): Promise<number> => {
+        let n = 0;
+        for (const r of level) {
+          const e = await fx.stores.metadata.get(ownerKey(r));
+          if (e && (JSON.parse(e.value) as { hubId: string }).hubId === joinedId) n++;
+        }
+        return n;
+      };
+      // As with topics, the joined hub takes over until the others are back
+      // near the mean of 10 (src/hub/rebalancer.ts).
+      await eventually(async () => {
+        const n = await ownedByJoined();
+        assert.ok(n >= 7, `the joined hub owns ${n} of 30 resources`);
+      }, 30_000);
+      // Each moved with its state: one more request each, and every count is 2.
+      for (const r of level) await s.request(client, r);
+      await eventually(async () => {
+        for (const r of level) assert.equal(s.storedCount((await storedState(fx.stores.metadata, r))?.data ?? null), 2, r);
+      });
+    });
+
     it('stale owner resumed after SIGSTOP is fenced: it writes nothing to the state', async () => {
       const hubs = await startCluster(fx);
       const client = await fx.connect(hubs);
