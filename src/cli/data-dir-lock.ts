@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { CorralError } from '../protocol/corral-error.js';
-import { processRunning } from './process-running.js';
 
 /** The lock file inside a data directory; it names the process holding the directory. */
 export const LOCK_FILE = 'corral.lock';
@@ -14,57 +14,58 @@ interface LockHolder {
   startedAt: string;
 }
 
+/** The file whose kernel lock is the claim: SQLite's exclusive lock, which the kernel drops when its process dies however it dies. */
+const KERNEL_LOCK_FILE = 'corral.lock.db';
+
 /**
  * An exclusive claim on a data directory by one running hub: two hubs on one
- * SQLite file would both claim every topic and fence each other. The lock is
- * a file created atomically (a hard link of a fully written temp file, so a
- * reader never sees it half written) holding the holder's pid; a lock whose
- * process no longer runs on this machine is stale and taken over.
+ * SQLite file would both claim every topic and fence each other. The claim is
+ * a kernel lock (an exclusive SQLite transaction on a file of its own, held
+ * for the hub's life), so a crashed hub's claim ends with its process: no
+ * stale lock to judge by pid, no race between two hubs taking one over.
+ * `corral.lock` only names the holder, for the refusal's message.
  */
 export class DataDirLock {
   private released = false;
 
-  private constructor(readonly path: string, private readonly content: string) {}
+  private constructor(readonly path: string, private readonly content: string, private readonly db: Database.Database) {}
 
   /** Takes the lock of `dir` (which must exist), or throws DATA_DIR_LOCKED naming the holder. */
   static acquire(dir: string): DataDirLock {
     const path = join(dir, LOCK_FILE);
     const me: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
     const content = JSON.stringify(me) + '\n';
+    // Written whole, then renamed once the lock is ours: a reader never sees it half written.
+    // Written first, so an unwritable directory fails with its errno.
     const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
     writeFileSync(temp, content, { mode: 0o644 });
+    let db: Database.Database | undefined;
     try {
-      // Two attempts: the second after removing a stale lock.
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          linkSync(temp, path);
-          // A racer that also judged the old lock stale may have replaced ours: the file must be ours.
-          if (readFileSync(path, 'utf8') !== content) break;
-          const lock = new DataDirLock(path, content);
-          process.once('exit', () => lock.release());
-          return lock;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        }
-        const holder = readHolder(path);
-        if (holder !== undefined && isLive(holder)) throw lockedError(dir, path, holder);
-        removeIfUnchanged(path, holder);
-      }
-      throw lockedError(dir, path, readHolder(path));
-    } finally {
+      db = new Database(join(dir, KERNEL_LOCK_FILE), { timeout: 0 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      db?.close();
       unlinkSync(temp);
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') throw lockedError(dir, path, readHolder(path));
+      throw err;
     }
+    renameSync(temp, path);
+    const lock = new DataDirLock(path, content, db);
+    process.once('exit', () => lock.release());
+    return lock;
   }
 
-  /** Removes the lock file if it is still this process's. */
+  /** Removes the holder file and ends the kernel lock. */
   release(): void {
     if (this.released) return;
     this.released = true;
     try {
       if (readFileSync(this.path, 'utf8') === this.content) unlinkSync(this.path);
     } catch {
-      // Already gone: nothing to release.
+      // Already gone: nothing to remove.
     }
+    this.db.close();
   }
 }
 
@@ -76,23 +77,6 @@ function readHolder(path: string): LockHolder | undefined {
     // Missing (released meanwhile) or not ours to parse: treated as stale.
   }
   return undefined;
-}
-
-/** A holder on another machine (a shared file system) cannot be checked, so it counts as live. */
-function isLive(h: LockHolder): boolean {
-  if (h.hostname !== hostname()) return true;
-  // The same pid as ours is an earlier incarnation (a container restarted with the same pid).
-  return h.pid !== process.pid && processRunning(h.pid);
-}
-
-function removeIfUnchanged(path: string, stale: LockHolder | undefined): void {
-  const now = readHolder(path);
-  if (now !== undefined && (stale === undefined || now.pid !== stale.pid || now.startedAt !== stale.startedAt)) return;
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
 }
 
 function lockedError(dir: string, path: string, h: LockHolder | undefined): CorralError {

@@ -98,6 +98,29 @@ describe('corral start: one hub per data directory', () => {
     await third.stop();
   });
 
+  it('gives a stale lock to exactly one of many hubs claiming it at once', async () => {
+    const data = dir();
+    writeFileSync(join(data, LOCK), JSON.stringify({ pid: await deadPid(), hostname: hostname(), startedAt: new Date(0).toISOString() }));
+    const lockModule = JSON.stringify(new URL('../../src/cli/data-dir-lock.js', import.meta.url).href);
+    // Each claimant reports, then holds what it got until the test closes its standard input.
+    const claimants = Array.from({ length: 8 }, () => spawn(process.execPath, ['--input-type=module', '-e', `
+      const { DataDirLock } = await import(${lockModule});
+      try { DataDirLock.acquire(${JSON.stringify(data)}); process.stdout.write('claimed\\n'); }
+      catch (err) { process.stdout.write(err.code + '\\n'); }
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));
+    `], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const outcomes = await Promise.all(claimants.map(async (c) => {
+      const [line] = await once(c.stdout, 'data') as [Buffer];
+      return line.toString().trim();
+    }));
+    await Promise.all(claimants.map((c) => {
+      c.stdin.end();
+      return once(c, 'exit');
+    }));
+    assert.deepEqual(outcomes.sort(), ['DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'DATA_DIR_LOCKED', 'claimed']);
+  });
+
   it('exits 1 before "ready" when the admin port or the protocol port is taken, and leaves the directory free', async () => {
     const data = dir();
     const { server, port } = await occupiedPort();
