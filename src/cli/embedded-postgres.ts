@@ -168,6 +168,12 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       await admin.end();
     }
     let server: ChildProcess | undefined = child;
+    // PostgreSQL does not watch its parent: it goes when this process exits, whatever exit it takes.
+    const orphaned = (): void => {
+      server?.kill('SIGKILL');
+      rmSync(parent, { recursive: true, force: true });
+    };
+    process.once('exit', orphaned);
     return {
       url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
       port,
@@ -183,6 +189,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       stop: async () => {
         if (server) await stopServer(server);
         server = undefined;
+        process.off('exit', orphaned);
         rmSync(parent, { recursive: true, force: true });
       },
     };
