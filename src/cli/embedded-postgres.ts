@@ -171,7 +171,11 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     // PostgreSQL does not watch its parent: it goes when this process exits, whatever exit it takes.
     const orphaned = (): void => {
       server?.kill('SIGKILL');
-      rmSync(parent, { recursive: true, force: true });
+      try {
+        rmSync(parent, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // The dying server may still be writing; a temp directory left behind is all that costs.
+      }
     };
     process.once('exit', orphaned);
     return {
