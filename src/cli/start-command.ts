@@ -35,6 +35,7 @@ interface StartOptions {
   maxPayload: number;
   maxConnections: number;
   gcInterval: number;
+  metricsSubscriptions: number;
   retainCount: number;
   retainAge: number;
   logLevel: string;
@@ -65,6 +66,8 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--retain-age <duration>', 'default retention: a topic without its own keeps messages younger than this (10s, 30m, 1h, 7d)')
       .env('CORRAL_RETAIN_AGE').default(0).argParser(parseDuration))
     .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
+    .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
+      .default(100).argParser(wholeNumber(0)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
@@ -84,7 +87,7 @@ export function addStartCommand(program: Command): void {
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
-        tuning: { gcIntervalMs: o.gcInterval, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
+        tuning: { gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
       });
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,

@@ -49,6 +49,8 @@ export interface HubTuning {
   gcTrimChunk: number;
   /** Retention of a topic that has none of its own [P-6.2] (`corral start --retain-count/--retain-age`); zeros keep nothing. */
   defaultRetention: { retainCount: number; retainMs: number };
+  /** Subscriptions with a backlog series of their own in /metrics, the largest backlogs first (`corral start --metrics-subscriptions`). */
+  metricsSubscriptions: number;
 }
 
 export interface HubOptions {
@@ -92,4 +94,5 @@ export const DEFAULT_TUNING: HubTuning = {
   gcIntervalMs: 1000,
   gcTrimChunk: 50_000,
   defaultRetention: { retainCount: 0, retainMs: 0 },
+  metricsSubscriptions: 100,
 };

@@ -386,13 +386,27 @@ export class Hub implements SessionHost, QueryableHub {
     this.topics.unload(t).catch((e: unknown) => this.logger.warn({ err: e, topic: t.name }, 'release failed'));
   }
 
+  /** Every subscription of the loaded topics with its backlog, largest first. */
+  private backlogs(): Array<{ topic: string; subscription: string; backlog: number }> {
+    const all: Array<{ topic: string; subscription: string; backlog: number }> = [];
+    for (const t of this.topics.all()) {
+      for (const s of t.subscriptions.values()) all.push({ topic: t.name, subscription: s.name, backlog: t.committedSeq - s.ackedSeq });
+    }
+    return all.sort((a, b) => b.backlog - a.backlog);
+  }
+
   private registerGauges(): void {
     this.metrics.addCollector('corral_topics', 'Topics loaded on this hub', [], (g) => g.set(this.topics.size));
-    this.metrics.addCollector('corral_subscription_backlog', 'Messages not yet acknowledged, per subscription', ['topic', 'subscription'], (g) => {
+    // One series per subscription would grow with the topics: only the largest
+    // backlogs get their own series; the totals cover every subscription.
+    const shown = this.tuning.metricsSubscriptions;
+    this.metrics.addCollector('corral_subscription_backlog', `Messages not yet acknowledged, for the ${shown} subscriptions with the largest backlogs`, ['topic', 'subscription'], (g) => {
       g.reset();
-      for (const t of this.topics.all()) {
-        for (const s of t.subscriptions.values()) g.set({ topic: t.name, subscription: s.name }, t.committedSeq - s.ackedSeq);
-      }
+      for (const b of this.backlogs().slice(0, shown)) g.set({ topic: b.topic, subscription: b.subscription }, b.backlog);
+    });
+    this.metrics.addCollector('corral_subscriptions', 'Subscriptions of the topics loaded on this hub', [], (g) => g.set(this.backlogs().length));
+    this.metrics.addCollector('corral_backlog_messages', 'Messages not yet acknowledged, summed over every subscription of the topics loaded on this hub', [], (g) => {
+      g.set(this.backlogs().reduce((n, b) => n + b.backlog, 0));
     });
   }
 }
