@@ -159,9 +159,19 @@ export class Counters extends EventEmitter<CountersEvents> {
     };
   }
 
+  /**
+   * Subscribes variables and exchanges once, so `value` knows them. A
+   * variable is otherwise subscribed when first named, and its global value
+   * known from the exchange after that.
+   */
+  async subscribe(...names: string[]): Promise<void> {
+    for (const n of names) this.want(n);
+    await this.sync();
+  }
+
   /** Sets the global value at the root (a reset with 0n); resolves with the value before. */
   async setGlobal(name: string, value: bigint): Promise<bigint> {
-    checkCounterName(name, 'variable name');
+    this.want(name);
     const reply = await this.channel.request(CountersFrame.SET, this.resource, encodeSet(name, value));
     const previous = decodeSetDone(reply.payload).previous;
     await this.sync();
