@@ -3,7 +3,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { connect, type Client } from '../../src/client/index.js';
 import { Counters } from '../../src/services/counters/counters.js';
 import { CountersFrame, encodeRegister, U64_MAX } from '../../src/services/counters/counters-frames.js';
+import type { TreeView } from '../../src/services/counters/counters-frames.js';
 import { MemberProcess } from '../support/counters-member.js';
+import { runCli } from '../support/run-cli.js';
 import { eventually } from '../support/eventually.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 import { serviceClusterSuite, serviceStandaloneSuite, type ServiceUnderTest } from '../support/service-test-kit.js';
@@ -167,6 +169,30 @@ describe('tree counters on a standalone hub', () => {
     await a.sync();
     await b.sync();
     assert.equal(b.value('quota'), 2n);
+  });
+
+  it('corral counters, the admin route and the metrics show the tree', async () => {
+    const [a, b] = [await join('web-1'), await join('web-2')];
+    a.increment('ad-7', 3n);
+    b.increment('ad-7', 4n);
+    await a.sync();
+    await b.sync();
+    const json = await runCli(['counters', partition, '--json', '--url', hub.url]);
+    assert.equal(json.code, 0, json.stderr);
+    const tree = JSON.parse(json.stdout) as TreeView;
+    assert.deepEqual(tree.variables.map((v) => [v.name, v.global]), [['ad-7', '7']]);
+    assert.deepEqual(tree.members.map((m) => [m.memberId, m.totals['ad-7']]), [['web-1', '3'], ['web-2', '4']]);
+    const table = await runCli(['counters', partition, '--url', hub.url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /ad-7\s+7\s+0/);
+    assert.match(table.stdout, /web-2\s+2\s+yes\s+1\s+ad-7=4/);
+    const usage = await runCli(['counters', partition, '--no-such-flag', '--url', hub.url]);
+    assert.equal(usage.code, 2);
+    const route = (await (await fetch(`${hub.httpUrl}/api/counters/partitions`)).json()) as { partitions: TreeView[] };
+    assert.equal(route.partitions.find((p) => p.partition === partition)!.variables[0]!.global, '7');
+    const metrics = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+    assert.match(metrics, /corral_counters_syncs_total \d+/);
+    assert.match(metrics, /corral_counters_entries_total\{direction="up"\} \d+/);
   });
 
   it('the hub SIGKILLed and restarted: every total it acknowledged is still there', async () => {

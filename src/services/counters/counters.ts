@@ -179,8 +179,13 @@ export class Counters extends EventEmitter<CountersEvents> {
   }
 
   /** The partition's tree as its root sees it. */
-  async tree(): Promise<TreeView> {
-    const reply = await this.channel.request(CountersFrame.TREE, this.resource);
+  tree(): Promise<TreeView> {
+    return Counters.readTree(this.client, this.resource.slice(this.resource.indexOf('|') + 1));
+  }
+
+  /** A partition's tree as its root sees it, without joining it (`corral counters`). */
+  static async readTree(client: Client, partition: string): Promise<TreeView> {
+    const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition));
     return JSON.parse(reply.payload.toString('utf8')) as TreeView;
   }
 
