@@ -185,7 +185,7 @@ describe('tree counters on a standalone hub', () => {
     const table = await runCli(['counters', partition, '--url', hub.url]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /ad-7\s+7\s+0/);
-    assert.match(table.stdout, /web-2\s+2\s+yes\s+1\s+ad-7=4/);
+    assert.match(table.stdout, /web-2\s+1\s+yes\s+1\s+ad-7=4/);
     const usage = await runCli(['counters', partition, '--no-such-flag', '--url', hub.url]);
     assert.equal(usage.code, 2);
     const route = (await (await fetch(`${hub.httpUrl}/api/counters/partitions`)).json()) as { partitions: TreeView[] };
