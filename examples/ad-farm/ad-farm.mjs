@@ -10,6 +10,7 @@
 // Options: --url corral://… (default corral://127.0.0.1:7400), --servers N,
 // --ads N, --cap N, --interval ms (the exchange interval), --within N (near
 // the cap, each impression is synced at once; 0 turns that off), --json.
+/* global console, fetch, performance, process -- Node 20 globals */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { connect } from '../../dist/src/client/index.js';
