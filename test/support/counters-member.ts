@@ -8,6 +8,9 @@ import { Counters } from '../../src/services/counters/counters.js';
  * joins with the id and hub address it is given, then obeys commands sent
  * over IPC and answers each with the member's state.
  */
+/** Set only in the forked member: the test runner, which runs every file of dist/test/, must not start one. */
+const MEMBER_ENV = 'CORRAL_TEST_COUNTERS_MEMBER';
+
 type Command = { op: 'inc'; name: string; n: string } | { op: 'sync' } | { op: 'read'; name: string };
 interface Answer { ok: boolean; local?: string; value?: string; error?: string }
 
@@ -15,7 +18,9 @@ export class MemberProcess {
   private constructor(readonly child: ChildProcess) {}
 
   static async start(url: string, memberId: string, partition: string): Promise<MemberProcess> {
-    const child = fork(fileURLToPath(import.meta.url), [url, memberId, partition], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), [url, memberId, partition], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [MEMBER_ENV]: '1' },
+    });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('exit', (code) => reject(new Error(`member ${memberId} exited with ${code} before joining`)));
@@ -69,4 +74,4 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
+if (process.env[MEMBER_ENV] === '1') void main();
