@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addBackupCommands } from './backup-command.js';
+import { addCountersCommand } from './counters-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
 import { addHubsCommand } from './hubs-command.js';
@@ -31,6 +32,7 @@ export function corralProgram(): Command {
   addUnsubCommand(program);
   addRetainCommand(program);
   addTimeCommand(program);
+  addCountersCommand(program);
   addDeleteCommand(program);
   addBackupCommands(program);
   return program;

@@ -52,6 +52,11 @@ export const ERROR_CODES = {
   OUTCOME_UNKNOWN: { wire: 37, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.', clientSide: true },
   SLOW_READER: { wire: 38, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
   CONNECTION_LIMIT: { wire: 39, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
+  UNKNOWN_MEMBER_TOKEN: { wire: 50, retryable: false, summary: 'A counters frame names a member token the partition does not know (never registered, left, or superseded by a newer registration).' },
+  UNKNOWN_VARIABLE_TOKEN: { wire: 51, retryable: false, summary: 'A counters SYNC names a variable token the partition does not know, or one the member did not subscribe.' },
+  LINK_REFUSED: { wire: 52, retryable: false, summary: 'A counters REGISTER names an incarnation of the member that a newer registration superseded; the old incarnation must stop.' },
+  BATCH_TOO_LARGE: { wire: 53, retryable: false, summary: 'A counters SUBSCRIBE or SYNC carries more entries than the hub accepts in one frame.' },
+  INVALID_COUNTER_NAME: { wire: 54, retryable: false, summary: 'A counters member id or variable name is empty, too long or uses characters outside [A-Za-z0-9._:/@-].' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
