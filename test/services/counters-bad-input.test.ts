@@ -51,7 +51,7 @@ describe('tree counters: bad input on a standalone hub', () => {
 
   const huge = Array.from({ length: MAX_BATCH + 1 }, (_, i) => [1, BigInt(i)] as const);
   const cases: Array<{ what: string; type: number; payload: () => Buffer; code: keyof typeof ERROR_CODES; mentions: RegExp }> = [
-    { what: 'SYNC with an unknown member token', type: CountersFrame.SYNC, payload: () => encodeSync({ token: token ^ 1, seq: 1, flags: 0, entries: [] }), code: 'UNKNOWN_MEMBER_TOKEN', mentions: /not registered/ },
+    { what: 'SYNC with an unknown member token', type: CountersFrame.SYNC, payload: () => encodeSync({ token: (token ^ 1) >>> 0, seq: 1, flags: 0, entries: [] }), code: 'UNKNOWN_MEMBER_TOKEN', mentions: /not registered/ },
     { what: 'SUBSCRIBE with an unknown member token', type: CountersFrame.SUBSCRIBE, payload: () => encodeSubscribe(7, ['v']), code: 'UNKNOWN_MEMBER_TOKEN', mentions: /7/ },
     { what: 'SYNC naming a variable token never issued', type: CountersFrame.SYNC, payload: () => encodeSync({ token, seq: 1, flags: 0, entries: [[999, 1n]] }), code: 'UNKNOWN_VARIABLE_TOKEN', mentions: /999/ },
     { what: 'SYNC with more entries than a batch may carry', type: CountersFrame.SYNC, payload: () => encodeSync({ token, seq: 1, flags: 0, entries: huge }), code: 'BATCH_TOO_LARGE', mentions: /16384/ },
