@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
+import type { AccessControl } from '../hub/access-control.js';
 import { CorralError, isCorralError } from '../protocol/corral-error.js';
 import { claimDataDir, journalDir, storeFile } from './claim-data-dir.js';
 import type { DataDirLock } from './data-dir-lock.js';
@@ -35,7 +36,8 @@ export interface RunHubOptions {
   leaseMs: number;
   /** Cluster: how often load is levelled (0 = never). */
   rebalanceMs: number;
-  token: string | undefined;
+  /** Who may connect and do what; undefined = everyone, everything. */
+  access: AccessControl | undefined;
   durability: Durability;
   logLevel: string;
   limits?: Partial<HubLimits>;
@@ -129,7 +131,7 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
     ownership = await StandaloneOwnership.start(stores.metadata);
   }
   const hub = new Hub({
-    hubId, stores, ownership, logger: log, clock: systemClock, token: opts.token, durability: opts.durability,
+    hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, durability: opts.durability,
     limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(),
   });
   const sampler = new LoadSampler(hub);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from './config-file.js';
 import { parseDuration } from './parse-duration.js';
+import { loadAccess } from './load-access.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -31,6 +32,8 @@ interface StartOptions {
   httpHost: string;
   httpPort: number;
   token?: string;
+  tokenFile?: string;
+  credentials?: string;
   durability: 'fsync' | 'process';
   maxPayload: number;
   maxConnections: number;
@@ -57,7 +60,9 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--port <n>', 'client protocol port (0 = any free port)').env('CORRAL_PORT').default(7400).argParser(portNumber))
     .addOption(new Option('--http-host <host>', 'address of the admin HTTP API').default('127.0.0.1'))
     .addOption(new Option('--http-port <n>', 'admin HTTP port (0 = any free port)').env('CORRAL_HTTP_PORT').default(7401).argParser(portNumber))
-    .addOption(new Option('--token <token>', 'clients must present this token').env('CORRAL_TOKEN'))
+    .addOption(new Option('--token <token>', 'clients must present this token (it may do everything)').env('CORRAL_TOKEN'))
+    .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE'))
+    .addOption(new Option('--credentials <path>', 'per-client tokens and permissions, JSON (docs/security.md)').env('CORRAL_CREDENTIALS'))
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
@@ -85,7 +90,7 @@ export function addStartCommand(program: Command): void {
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
-        token: o.token, durability: o.durability, logLevel: o.logLevel,
+        access: loadAccess(o), durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
         tuning: { gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
       });

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { connect, type Client } from '../client/index.js';
 import { parseHubUrl } from '../protocol/hub-url.js';
 import { isCorralError } from '../protocol/corral-error.js';
+import { readSecretFile } from './load-access.js';
 
 export const DEFAULT_URL = 'corral://127.0.0.1:7400';
 
@@ -9,6 +10,7 @@ export const DEFAULT_URL = 'corral://127.0.0.1:7400';
 export interface ClientCommandOptions {
   url: string;
   token?: string;
+  tokenFile?: string;
 }
 
 function hubUrl(v: string): string {
@@ -20,16 +22,18 @@ function hubUrl(v: string): string {
   return v;
 }
 
-/** Adds --url and --token (or CORRAL_URL, CORRAL_TOKEN) to a client command. */
+/** Adds --url and --token or --token-file (or CORRAL_URL, CORRAL_TOKEN, CORRAL_TOKEN_FILE) to a client command. */
 export function addClientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--url <url>', 'hub address: corral://host:port[,host:port...]').env('CORRAL_URL').default(DEFAULT_URL).argParser(hubUrl))
-    .addOption(new Option('--token <token>', 'token the hub requires').env('CORRAL_TOKEN'));
+    .addOption(new Option('--token <token>', 'token the hub requires').env('CORRAL_TOKEN'))
+    .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE').conflicts('token'));
 }
 
 /** Connects, runs `fn`, and closes the client however `fn` ends. */
 export async function withClient<T>(name: string, opts: ClientCommandOptions, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connect(opts.url, { token: opts.token, name: `corral-cli/${name}` });
+  const token = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
+  const client = await connect(opts.url, { token, name: `corral-cli/${name}` });
   // Never silent while the hub is away: a command waiting on a reconnect says so.
   client.on('disconnect', (err) => process.stderr.write(`corral: lost the connection to the hub (${err.message}); reconnecting…\n`));
   client.on('reconnect', (hub) => process.stderr.write(`corral: reconnected to ${hub.hubId} at ${hub.address}\n`));

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CorralError } from '../protocol/corral-error.js';
@@ -8,6 +7,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameType } from '../protocol/frame-type.js';
 import { PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frames.js';
 import type { LogRecord } from '../store/message-log.js';
+import { ANYONE, type AccessControl, type Principal } from './access-control.js';
 import type { HubLimits } from './hub-options.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ServiceConnection } from './hub-service.js';
@@ -18,7 +18,7 @@ import type { PublishAckTarget, Topic } from './topic.js';
 export interface SessionHost {
   readonly hubId: string;
   readonly limits: HubLimits;
-  readonly token: string | undefined;
+  readonly access: AccessControl | undefined;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
   /** [P-1.4] the requested features this hub grants. */
@@ -49,6 +49,8 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   /** Topics this connection published to, so a topic that moves can tell it where [P-6.4]. */
   readonly publishedTopics = new Set<string>();
   clientName = '';
+  /** Who the client proved to be in HELLO, and so what it may do. */
+  principal: Principal = ANYONE;
   private readonly decoder: FrameDecoder;
   private state: 'handshake' | 'open' | 'closed' = 'handshake';
   private out: Buffer[] = [];
@@ -134,10 +136,12 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
       this.fatal(new CorralError('UNSUPPORTED_VERSION', `protocol version ${f.version} is not supported; this hub speaks ${PROTOCOL_VERSION}`));
       return;
     }
-    if (!tokenMatches(this.host.token, f.token)) {
+    const principal = this.host.access === undefined ? ANYONE : this.host.access.authenticate(f.token);
+    if (principal === undefined) {
       this.fatal(new CorralError('UNAUTHORIZED', 'missing or wrong token'));
       return;
     }
+    this.principal = principal;
     this.clientName = f.client;
     this.state = 'open';
     const { limits } = this.host;
@@ -339,9 +343,3 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   }
 }
 
-function tokenMatches(expected: string | undefined, given: string): boolean {
-  if (expected === undefined) return true;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}

@@ -1,3 +1,4 @@
+import type { AccessControl } from './access-control.js';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
@@ -59,8 +60,8 @@ export interface HubOptions {
   ownership: Ownership;
   logger: Logger;
   clock: Clock;
-  /** Shared secret clients must present in HELLO; undefined = no token required. */
-  token: string | undefined;
+  /** Credentials clients must present in HELLO (docs/security.md); undefined = none required, everyone may do everything. */
+  access: AccessControl | undefined;
   /** Description for stats ("fsync", "process", …). */
   durability: string;
   limits?: Partial<HubLimits>;

@@ -8,6 +8,8 @@ import type {
 } from '../protocol/frames.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
 import type { Stores } from '../store/stores.js';
+import { authorize } from './authorize.js';
+import type { AccessControl } from './access-control.js';
 import { ClientSession, type SessionAttachment, type SessionHost } from './client-session.js';
 import type { Clock } from './clock.js';
 import { Deliverer } from './deliverer.js';
@@ -42,7 +44,7 @@ export class Hub implements SessionHost, QueryableHub {
   readonly hubId: string;
   readonly limits: HubLimits;
   readonly tuning: HubTuning;
-  readonly token: string | undefined;
+  readonly access: AccessControl | undefined;
   readonly metrics = new HubMetrics();
   readonly logger: Logger;
   readonly stores: Stores;
@@ -69,7 +71,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.hubId = options.hubId;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    this.token = options.token;
+    this.access = options.access;
     this.logger = options.logger;
     this.stores = options.stores;
     this.ownership = options.ownership;
@@ -163,6 +165,7 @@ export class Hub implements SessionHost, QueryableHub {
 
   route(session: ClientSession, f: Frame): void {
     try {
+      authorize(session.principal, f, (kind) => this.services.queryService(kind));
       if ('service' in f) {
         this.services.route(session, f);
         return;

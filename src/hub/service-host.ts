@@ -193,6 +193,12 @@ export class ServiceHost {
     return undefined;
   }
 
+  /** The service answering a QUERY kind, or undefined. */
+  queryService(kind: string): string | undefined {
+    for (const s of this.byName.values()) if (s.queries?.[kind]) return s.name;
+    return undefined;
+  }
+
   /** Admin route /api/<service>/<route>, or undefined. */
   adminRoute(path: string): (() => Promise<unknown>) | undefined {
     const m = /^\/api\/([a-z]+)\/([a-z0-9-]+)$/.exec(path);

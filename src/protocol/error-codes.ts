@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   LINK_REFUSED: { wire: 52, retryable: false, summary: 'A counters REGISTER names an incarnation of the member that a newer registration superseded; the old incarnation must stop.' },
   BATCH_TOO_LARGE: { wire: 53, retryable: false, summary: 'A counters SUBSCRIBE or SYNC carries more entries than the hub accepts in one frame.' },
   INVALID_COUNTER_NAME: { wire: 54, retryable: false, summary: 'A counters member id or variable name is empty, too long or uses characters outside [A-Za-z0-9._:/@-].' },
+  FORBIDDEN: { wire: 70, retryable: false, summary: 'The client\'s credential does not permit this request (publish or subscribe to the topic, use the service, or manage topics).' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -76,7 +76,7 @@ describe('services consume and publish topics inside the hub, and push frames to
     stores = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'fsync' });
     hub = new Hub({
       hubId: 'hub-relay', stores, ownership: await StandaloneOwnership.start(stores.metadata),
-      logger: pino({ level: 'silent' }), clock: systemClock, token: undefined, durability: 'fsync', services: [relay],
+      logger: pino({ level: 'silent' }), clock: systemClock, access: undefined, durability: 'fsync', services: [relay],
     });
     await hub.start();
     tcp = await listenTcp(hub, '127.0.0.1', 0);

@@ -49,7 +49,7 @@ describe('journal durability, observed', () => {
       dataDir = tempDir();
       const hub = await runHub({
         dataDir, store: undefined, host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0, advertise: undefined,
-        leaseMs: 10_000, rebalanceMs: 0, token: undefined, durability, logLevel: 'silent',
+        leaseMs: 10_000, rebalanceMs: 0, access: undefined, durability, logLevel: 'silent',
       });
       const c = await RawConnection.hello(Number(new URL(hub.url.replace('corral:', 'http:')).port));
       c.keep = (f: Frame) => {

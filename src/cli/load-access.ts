@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { AccessControl, type CredentialSpec } from '../hub/access-control.js';
+import { CorralError } from '../protocol/corral-error.js';
+
+/** A secret read from a file (`--token-file`): its first line, so a trailing newline is no part of it. */
+export function readSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CorralError('INVALID_ARGUMENT', `cannot read the token file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const token = text.split(/\r?\n/, 1)[0] ?? '';
+  if (token === '') throw new CorralError('INVALID_ARGUMENT', `the token file ${path} is empty`);
+  return token;
+}
+
+/**
+ * The hub's credentials from `--token` / `--token-file` (one credential
+ * that may do everything) and `--credentials <file>` (JSON, docs/security.md);
+ * undefined when none is given: the hub then admits every client.
+ */
+export function loadAccess(opts: { token?: string; tokenFile?: string; credentials?: string }): AccessControl | undefined {
+  if (opts.token !== undefined && opts.tokenFile !== undefined) {
+    throw new CorralError('INVALID_ARGUMENT', 'give the token once: --token (CORRAL_TOKEN) or --token-file (CORRAL_TOKEN_FILE)');
+  }
+  const specs: CredentialSpec[] = [];
+  const shared = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
+  if (shared !== undefined) specs.push({ name: 'token', token: shared, admin: true });
+  if (opts.credentials !== undefined) specs.push(...readCredentialsFile(opts.credentials));
+  return specs.length > 0 ? new AccessControl(specs) : undefined;
+}
+
+function readCredentialsFile(path: string): CredentialSpec[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CorralError('INVALID_ARGUMENT', `cannot read the credentials file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const list = (doc as { credentials?: unknown } | null)?.credentials;
+  if (!Array.isArray(list)) throw new CorralError('INVALID_ARGUMENT', `the credentials file ${path} must hold {"credentials": [ … ]}`);
+  return list as CredentialSpec[];
+}
