@@ -52,6 +52,13 @@ export const ERROR_CODES = {
   OUTCOME_UNKNOWN: { wire: 37, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.', clientSide: true },
   SLOW_READER: { wire: 38, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
   CONNECTION_LIMIT: { wire: 39, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
+  UNKNOWN_GATE: { wire: 60, retryable: false, summary: 'The gate does not exist (create it first: corral gate create).' },
+  INVALID_TICKET: { wire: 61, retryable: false, summary: 'The gate ticket is malformed or its signature does not verify (forged, or signed for another gate or key).' },
+  TICKET_EXPIRED: { wire: 62, retryable: false, summary: 'The gate ticket was genuine, but its place is gone: the waiter was not heard from within the grace period, or its slot lapsed or was released.' },
+  SLOT_NOT_HELD: { wire: 63, retryable: false, summary: 'RENEW or RELEASE named a ticket that does not hold a slot of the gate (still waiting, or its lease lapsed).' },
+  INVALID_LIMIT: { wire: 64, retryable: false, summary: 'A gate limit is out of range: the holder limit must be a whole number of at least 1, the per-minute limit a whole number (0 = none).' },
+  GATE_EXISTS: { wire: 65, retryable: false, summary: 'Creating a gate that already exists; change it with set.' },
+  GATE_DRAINED: { wire: 66, retryable: false, summary: 'The gate was drained: every waiter lost its place.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
