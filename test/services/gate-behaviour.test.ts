@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { connect, type Client } from '../../src/client/index.js';
-import { gateResource } from '../../src/services/gates/gate-frames.js';
+import { decodeTicketReply, encodeAcquire, gateResource, GateFrame } from '../../src/services/gates/gate-frames.js';
 import { Gate } from '../../src/services/gates/gate.js';
 import type { GateSlot } from '../../src/services/gates/gate-slot.js';
 import type { GateWaiter } from '../../src/services/gates/gate-waiter.js';
@@ -160,6 +160,19 @@ describe('gates on a standalone hub', () => {
       assert.equal(admitted, 1);
       assert.deepEqual(early.filter((w) => !w.isDone).map((w) => w.position).sort(), [1, 2]);
     });
+  });
+
+  it('a resent ACQUIRE (same request id) gets the same ticket, not a second place', async () => {
+    const c = await client();
+    const g = await gate(fresh(), c);
+    await g.create({ limit: 1 });
+    const channel = c.service('gates');
+    const body = encodeAcquire(0, 'one-request');
+    const first = decodeTicketReply((await channel.request(GateFrame.ACQUIRE, g.resource, body)).payload);
+    const again = decodeTicketReply((await channel.request(GateFrame.ACQUIRE, g.resource, body)).payload);
+    assert.equal(again.ticket, first.ticket);
+    assert.equal((await g.status()).admissions, 1);
+    await g.release(first.ticket);
   });
 
   it('bad input gets a clear error and changes nothing', async () => {

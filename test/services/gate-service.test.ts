@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isCorralError } from '../../src/protocol/corral-error.js';
 import { encodeAcquire, GateFrame } from '../../src/services/gates/gate-frames.js';
 import { Gate } from '../../src/services/gates/gate.js';
@@ -10,13 +11,13 @@ const gatesUnderTest: ServiceUnderTest = {
   async request(client, resource) {
     const channel = client.service('gates');
     try {
-      await channel.request(GateFrame.ACQUIRE, resource, encodeAcquire(0));
+      await channel.request(GateFrame.ACQUIRE, resource, encodeAcquire(0, randomBytes(9).toString('base64url')));
     } catch (err) {
       if (!isCorralError(err, 'UNKNOWN_GATE')) throw err;
       await Gate.open(client, resource.slice('gate|'.length)).create({ limit: 1_000_000 }).catch((e: unknown) => {
         if (!isCorralError(e, 'GATE_EXISTS')) throw e;
       });
-      await channel.request(GateFrame.ACQUIRE, resource, encodeAcquire(0));
+      await channel.request(GateFrame.ACQUIRE, resource, encodeAcquire(0, randomBytes(9).toString('base64url')));
     }
   },
   storedCount: (data) => (data === null ? 0 : (JSON.parse(data) as { next: number }).next - 1),

@@ -5,6 +5,8 @@ import type { GateConfig } from './gate-frames.js';
 export interface Waiter<C> {
   readonly seq: number;
   readonly cls: number;
+  /** The acquirer's request id: a resent ACQUIRE finds its place instead of taking a second. */
+  readonly nonce: string;
   /** When the waiter was last heard from (its grace runs from here). */
   seenAt: number;
   conn: C | undefined;
@@ -15,6 +17,7 @@ export interface Waiter<C> {
 export interface Holder<C> {
   readonly seq: number;
   readonly cls: number;
+  readonly nonce: string;
   /** The admission's number in the gate's order. */
   readonly admission: number;
   expiresAt: number;
@@ -37,6 +40,8 @@ export interface StoredGate {
   pre: Array<[number, number]>;
   /** Admission times in the last minute, when the gate has a per-minute limit. */
   recent: number[];
+  /** [seq, request id] of every holder and waiter. */
+  nonces: Array<[number, string]>;
 }
 
 const MINUTE = 60_000;
@@ -52,6 +57,8 @@ export class GateBook<C> {
   readonly waiters = new Map<number, Waiter<C>>();
   readonly queues: number[][];
   readonly pre: number[] = [];
+  /** Request id → seq, for every holder and waiter. */
+  readonly byNonce = new Map<string, number>();
   recent: number[];
   next: number;
   admissions: number;
@@ -61,16 +68,19 @@ export class GateBook<C> {
     this.admissions = s.admissions;
     this.recent = s.recent;
     this.queues = Array.from({ length: 8 }, (_, c) => s.queues[c]?.slice() ?? []);
-    for (const [seq, cls, admission] of s.holders) this.holders.set(seq, { seq, cls, admission, expiresAt: now + config.leaseMs, conn: undefined });
-    for (const [cls, q] of this.queues.entries()) for (const seq of q) this.waiters.set(seq, { seq, cls, seenAt: now, conn: undefined, pushed: 0 });
+    const nonces = new Map(s.nonces);
+    for (const [seq, nonce] of s.nonces) this.byNonce.set(nonce, seq);
+    const nonce = (seq: number): string => nonces.get(seq) ?? '';
+    for (const [seq, cls, admission] of s.holders) this.holders.set(seq, { seq, cls, nonce: nonce(seq), admission, expiresAt: now + config.leaseMs, conn: undefined });
+    for (const [cls, q] of this.queues.entries()) for (const seq of q) this.waiters.set(seq, { seq, cls, nonce: nonce(seq), seenAt: now, conn: undefined, pushed: 0 });
     for (const [seq, cls] of s.pre) {
       this.pre.push(seq);
-      this.waiters.set(seq, { seq, cls, seenAt: now, conn: undefined, pushed: 0 });
+      this.waiters.set(seq, { seq, cls, nonce: nonce(seq), seenAt: now, conn: undefined, pushed: 0 });
     }
   }
 
   static create<C>(salt: string, config: GateConfig, now: number): GateBook<C> {
-    return new GateBook<C>(salt, config, { next: 1, admissions: 0, holders: [], queues: [], pre: [], recent: [] }, now);
+    return new GateBook<C>(salt, config, { next: 1, admissions: 0, holders: [], queues: [], pre: [], recent: [], nonces: [] }, now);
   }
 
   /** A stored gate taken over at `now`: every holder's lease and every waiter's grace start afresh. */
@@ -85,6 +95,7 @@ export class GateBook<C> {
       queues: this.queues.slice(0, this.lastNonEmpty() + 1),
       pre: this.pre.map((seq) => [seq, this.waiters.get(seq)!.cls]),
       recent: this.recent,
+      nonces: [...this.byNonce].map(([nonce, seq]) => [seq, nonce]),
     };
   }
 
@@ -105,9 +116,10 @@ export class GateBook<C> {
   }
 
   /** A new arrival at the back of its class (or into the pre-queue before the opening instant). */
-  enqueue(cls: number, now: number, conn: C | undefined): Waiter<C> {
-    const w: Waiter<C> = { seq: this.next++, cls, seenAt: now, conn, pushed: 0 };
+  enqueue(cls: number, nonce: string, now: number, conn: C | undefined): Waiter<C> {
+    const w: Waiter<C> = { seq: this.next++, cls, nonce, seenAt: now, conn, pushed: 0 };
     this.waiters.set(w.seq, w);
+    this.byNonce.set(nonce, w.seq);
     if (this.isOpen(now)) this.queues[cls]!.push(w.seq);
     else this.pre.push(w.seq);
     return w;
@@ -156,7 +168,7 @@ export class GateBook<C> {
       if (!q) break;
       const w = this.waiters.get(q.shift()!)!;
       this.waiters.delete(w.seq);
-      const h: Holder<C> = { seq: w.seq, cls: w.cls, admission: ++this.admissions, expiresAt: now + this.config.leaseMs, conn: w.conn };
+      const h: Holder<C> = { seq: w.seq, cls: w.cls, nonce: w.nonce, admission: ++this.admissions, expiresAt: now + this.config.leaseMs, conn: w.conn };
       this.holders.set(h.seq, h);
       if (this.config.perMinute > 0) this.recent.push(now);
       admitted.push(h);
@@ -165,12 +177,15 @@ export class GateBook<C> {
   }
 
   release(seq: number): boolean {
+    const h = this.holders.get(seq);
+    if (h) this.byNonce.delete(h.nonce);
     return this.holders.delete(seq);
   }
 
   /** Takes a waiter out of the queue (or the pre-queue). */
   remove(w: Waiter<C>): void {
     this.waiters.delete(w.seq);
+    this.byNonce.delete(w.nonce);
     const q = this.queues[w.cls]!;
     const i = q.indexOf(w.seq);
     if (i >= 0) q.splice(i, 1);
@@ -183,7 +198,7 @@ export class GateBook<C> {
   /** Holders whose lease lapsed and waiters whose grace ran out, removed. */
   expire(now: number): { lapsed: Array<Holder<C>>; departed: Array<Waiter<C>> } {
     const lapsed = [...this.holders.values()].filter((h) => h.expiresAt <= now);
-    for (const h of lapsed) this.holders.delete(h.seq);
+    for (const h of lapsed) this.release(h.seq);
     const departed = [...this.waiters.values()].filter((w) => w.seenAt + this.config.graceMs <= now);
     for (const w of departed) this.remove(w);
     return { lapsed, departed };
@@ -207,6 +222,7 @@ export class GateBook<C> {
   /** Every waiter leaves; holders keep their slots. */
   drain(): Array<Waiter<C>> {
     const gone = [...this.waiters.values()];
+    for (const w of gone) this.byNonce.delete(w.nonce);
     this.waiters.clear();
     for (const q of this.queues) q.length = 0;
     this.pre.length = 0;

@@ -8,7 +8,7 @@ import { WireWriter } from '../../protocol/wire-writer.js';
  * (`<seq>.<class>.<mac>`, [P-15.3]).
  */
 export const GateFrame = {
-  /** C→H: `class` u8 (0 = first served). Reply TICKET. */
+  /** C→H: `class` u8 (0 = first served), `request` str (1–64 characters, unique per acquire; a resent ACQUIRE is answered with the same ticket). Reply TICKET. */
   ACQUIRE: 0x60,
   /** H→C: the state of one ticket (see `TicketReply`). */
   TICKET: 0x61,
@@ -115,15 +115,16 @@ function reader(p: Buffer): WireReader {
   return new WireReader(p, 0, p.length);
 }
 
-export function encodeAcquire(cls: number): Buffer {
-  return Buffer.from([cls]);
+export function encodeAcquire(cls: number, request: string): Buffer {
+  return payload(1 + 2 + Buffer.byteLength(request), (w) => w.u8(cls).str(request));
 }
 
-export function decodeAcquire(p: Buffer): number {
+export function decodeAcquire(p: Buffer): { cls: number; request: string } {
   const r = reader(p);
-  const cls = r.u8();
+  const a = { cls: r.u8(), request: r.str() };
   r.done();
-  return cls;
+  if (a.request.length < 1 || a.request.length > 64) throw new CorralError('BAD_FRAME', 'ACQUIRE request id must be 1–64 characters');
+  return a;
 }
 
 export function encodeTicketRequest(ticket: string): Buffer {

@@ -186,10 +186,21 @@ export class GateService implements HubService {
     return g.book;
   }
 
-  private async acquire(g: OpenGate, req: ServiceRequest, cls: number, now: number): Promise<void> {
+  private async acquire(g: OpenGate, req: ServiceRequest, { cls, request }: { cls: number; request: string }, now: number): Promise<void> {
     const book = this.book(g);
+    const known = book.byNonce.get(request);
+    if (known !== undefined) {
+      // A resent ACQUIRE (its reply was lost with a connection or an owner): the same place, not a second one.
+      const w = book.waiters.get(known);
+      if (w) {
+        w.seenAt = now;
+        w.conn = req.from;
+      }
+      await this.commit(g);
+      return this.replyTicket(g, req, book, known, book.holders.get(known), w);
+    }
     if (cls >= book.config.classes) throw new CorralError('INVALID_ARGUMENT', `class ${cls} out of range: ${g.owned.resource} has ${book.config.classes} class(es), 0–${book.config.classes - 1}`);
-    const w = book.enqueue(cls, now, req.from);
+    const w = book.enqueue(cls, request, now, req.from);
     g.arrived.set(w.seq, now);
     const mine = await this.settle(g, book, now, w.seq);
     this.replyTicket(g, req, book, w.seq, mine, book.waiters.get(w.seq));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Client } from '../../client/client.js';
 import type { ServiceChannel } from '../../client/service-channel.js';
 import { CorralError } from '../../protocol/corral-error.js';
@@ -67,7 +68,7 @@ export class Gate {
 
   /** Joins the queue and returns the waiter (already admitted if a slot was free). */
   async enqueue(opts: { priority?: number } = {}): Promise<GateWaiter> {
-    const reply = await this.channel.request(GateFrame.ACQUIRE, this.resource, encodeAcquire(opts.priority ?? 0));
+    const reply = await this.channel.request(GateFrame.ACQUIRE, this.resource, encodeAcquire(opts.priority ?? 0, randomBytes(12).toString('base64url')));
     return this.track(new GateWaiter(this.channel, this.resource, decodeTicketReply(reply.payload), (x) => this.waiters.delete(x.seq)));
   }
 
