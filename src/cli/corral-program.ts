@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { addBackupCommands } from './backup-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
+import { addGateCommand } from './gate-command.js';
 import { addHubsCommand } from './hubs-command.js';
 import { addPubCommand } from './pub-command.js';
 import { addRetainCommand } from './retain-command.js';
@@ -33,5 +34,6 @@ export function corralProgram(): Command {
   addTimeCommand(program);
   addDeleteCommand(program);
   addBackupCommands(program);
+  addGateCommand(program);
   return program;
 }
