@@ -8,6 +8,8 @@ export type CorralDurability = (typeof DURABILITIES)[number];
 export const FAILOVER = 'FAILOVER';
 /** The farm clock run: estimate error and TIME_REQUESTs per second on one hub. */
 export const CLOCK = 'CLOCK';
+/** The gates run: admissions per second, release → admission latency, position fan-out, memory per waiter. */
+export const GATES = 'GATES';
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -28,8 +30,9 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
 
   --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
-                        clock), and FAILOVER, which implies --cluster; default
-                        all workloads and CLOCK, or none when --micro is given;
+                        clock), GATES (admission gates), and FAILOVER, which
+                        implies --cluster; default all workloads, CLOCK and
+                        GATES, or none when --micro is given;
                         with --cluster W1-W5 and FAILOVER)
   --vs nats,redis,mosquitto
                         also run the workloads on these systems where installed
@@ -79,11 +82,11 @@ export function parseBenchOptions(argv: readonly string[], workloadIds: readonly
     },
     strict: true,
   });
-  const ids = [...workloadIds, FAILOVER, CLOCK];
+  const ids = [...workloadIds, FAILOVER, CLOCK, GATES];
   const only = list(values.only?.toUpperCase(), ids, 'workload');
   const cluster = values.cluster || (only?.includes(FAILOVER) ?? false);
   return {
-    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK) : [...workloadIds, CLOCK],
+    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK && id !== GATES) : [...workloadIds, CLOCK, GATES],
     runs: positive(values.runs, 'runs', 1, true),
     vs: list(values.vs, PEER_NAMES, 'peer') ?? [],
     durability: list(values.durability, DURABILITIES, 'durability') ?? DURABILITIES,
