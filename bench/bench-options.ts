@@ -10,6 +10,10 @@ export const FAILOVER = 'FAILOVER';
 export const CLOCK = 'CLOCK';
 /** Tree counters: local increments per thread, bytes per exchange, convergence, a central counter. */
 export const COUNTERS = 'COUNTERS';
+/** The gates run: admissions per second, release → admission latency, position fan-out, memory per waiter. */
+export const GATES = 'GATES';
+/** Runs of one service each, on one standalone hub: part of the default set, left out with --cluster. */
+export const SERVICE_BENCHMARKS: readonly string[] = [CLOCK, COUNTERS, GATES];
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -30,9 +34,10 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
 
   --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
-                        clock), COUNTERS (tree counters), and FAILOVER, which
-                        implies --cluster; default all workloads, CLOCK and
-                        COUNTERS, or none when --micro is given;
+                        clock), COUNTERS (tree counters), GATES (admission
+                        gates), and FAILOVER, which implies --cluster; default
+                        all workloads and service runs, or none when --micro
+                        is given;
                         with --cluster W1-W5 and FAILOVER)
   --vs nats,redis,mosquitto
                         also run the workloads on these systems where installed
@@ -82,11 +87,11 @@ export function parseBenchOptions(argv: readonly string[], workloadIds: readonly
     },
     strict: true,
   });
-  const ids = [...workloadIds, FAILOVER, CLOCK, COUNTERS];
+  const ids = [...workloadIds, FAILOVER, ...SERVICE_BENCHMARKS];
   const only = list(values.only?.toUpperCase(), ids, 'workload');
   const cluster = values.cluster || (only?.includes(FAILOVER) ?? false);
   return {
-    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK && id !== COUNTERS) : [...workloadIds, CLOCK, COUNTERS],
+    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => !SERVICE_BENCHMARKS.includes(id)) : [...workloadIds, ...SERVICE_BENCHMARKS],
     runs: positive(values.runs, 'runs', 1, true),
     vs: list(values.vs, PEER_NAMES, 'peer') ?? [],
     durability: list(values.durability, DURABILITIES, 'durability') ?? DURABILITIES,

@@ -3,6 +3,7 @@ import { addBackupCommands } from './backup-command.js';
 import { addCountersCommand } from './counters-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
+import { addGateCommand } from './gate-command.js';
 import { addHubsCommand } from './hubs-command.js';
 import { addPubCommand } from './pub-command.js';
 import { addRetainCommand } from './retain-command.js';
@@ -35,5 +36,6 @@ export function corralProgram(): Command {
   addCountersCommand(program);
   addDeleteCommand(program);
   addBackupCommands(program);
+  addGateCommand(program);
   return program;
 }

@@ -58,6 +58,13 @@ export const ERROR_CODES = {
   BATCH_TOO_LARGE: { wire: 53, retryable: false, summary: 'A counters SUBSCRIBE or SYNC carries more entries than the hub accepts in one frame.' },
   INVALID_COUNTER_NAME: { wire: 54, retryable: false, summary: 'A counters member id or variable name is empty, too long or uses characters outside [A-Za-z0-9._:/@-].' },
   FORBIDDEN: { wire: 70, retryable: false, summary: 'The client\'s credential does not permit this request (publish or subscribe to the topic, use the service, or manage topics).' },
+  UNKNOWN_GATE: { wire: 60, retryable: false, summary: 'The gate does not exist (create it first: corral gate create).' },
+  INVALID_TICKET: { wire: 61, retryable: false, summary: 'The gate ticket is malformed or its signature does not verify (forged, or signed for another gate or key).' },
+  TICKET_EXPIRED: { wire: 62, retryable: false, summary: 'The gate ticket was genuine, but its place is gone: the waiter was not heard from within the grace period, or its slot lapsed or was released.' },
+  SLOT_NOT_HELD: { wire: 63, retryable: false, summary: 'RENEW or RELEASE named a ticket that does not hold a slot of the gate (still waiting, or its lease lapsed).' },
+  INVALID_LIMIT: { wire: 64, retryable: false, summary: 'A gate limit is out of range: the holder limit must be a whole number of at least 1, the per-minute limit a whole number (0 = none).' },
+  GATE_EXISTS: { wire: 65, retryable: false, summary: 'Creating a gate that already exists; change it with set.' },
+  GATE_DRAINED: { wire: 66, retryable: false, summary: 'The gate was drained: every waiter lost its place.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

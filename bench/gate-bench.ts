@@ -1,0 +1,93 @@
+import { connect, type Client } from '../src/client/index.js';
+import { Gate } from '../src/services/gates/gate.js';
+import type { GateWaiter } from '../src/services/gates/gate-waiter.js';
+import { launchHub } from './hub-launcher.js';
+import { markdownTable } from './markdown-table.js';
+
+const THROUGHPUT_MS = 3000;
+const HANDOVERS = 500;
+const WAITERS = 10_000;
+
+const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+async function heapUsed(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(/^corral_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+/** Admissions per second through one gate (limit 50, 200 acquire/release loops). */
+async function admissionsPerSecond(gate: Gate): Promise<number> {
+  let done = 0;
+  const until = performance.now() + THROUGHPUT_MS;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 200 }, async () => {
+    while (performance.now() < until) {
+      await (await gate.acquire()).release();
+      done++;
+    }
+  }));
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** Time from sending a release to the next waiter's admission (limit 1, holder and waiter on different clients). */
+async function releaseToAdmission(a: Gate, b: Gate): Promise<number[]> {
+  const times: number[] = [];
+  let held = await a.acquire();
+  for (let i = 0; i < HANDOVERS; i++) {
+    const next = await (i % 2 === 0 ? b : a).enqueue();
+    const t0 = performance.now();
+    void held.release();
+    held = await next.admitted;
+    times.push(performance.now() - t0);
+  }
+  await held.release();
+  return times;
+}
+
+/** 10,000 waiters behind one holder: hub heap per waiter, and the time until every waiter saw its position fall after a release. */
+async function positionFanOut(clients: Client[], httpUrl: string): Promise<{ informedMs: number; bytesPerWaiter: number }> {
+  const gates = clients.map((c) => Gate.open(c, 'fan-out'));
+  await gates[0]!.create({ limit: 1, graceMs: 600_000 });
+  const holder = await gates[0]!.acquire();
+  const before = await heapUsed(httpUrl);
+  const waiters: GateWaiter[] = [];
+  for (let i = 0; i < WAITERS; i += 500) {
+    waiters.push(...await Promise.all(Array.from({ length: 500 }, (_, j) => gates[(i + j) % gates.length]!.enqueue())));
+  }
+  const bytesPerWaiter = ((await heapUsed(httpUrl)) - before) / WAITERS;
+  let informed = 0;
+  const all = new Promise<void>((resolve) => {
+    for (const w of waiters.slice(1)) w.once('position', () => { if (++informed === WAITERS - 1) resolve(); });
+  });
+  const t0 = performance.now();
+  await holder.release();
+  await all;
+  const informedMs = performance.now() - t0;
+  for (const g of gates) g.close();
+  return { informedMs, bytesPerWaiter };
+}
+
+/** Gates: admissions per second, release → admission latency, position fan-out to 10,000 waiters, hub memory per waiter. */
+export async function runGateBenchmark(): Promise<void> {
+  const hub = await launchHub({ durability: 'process' });
+  const clients = await Promise.all(Array.from({ length: 10 }, () => connect(hub.url)));
+  try {
+    const g1 = Gate.open(clients[0]!, 'throughput');
+    await g1.create({ limit: 50 });
+    const rate = await admissionsPerSecond(g1);
+    const a = Gate.open(clients[1]!, 'handover');
+    await a.create({ limit: 1 });
+    const lat = await releaseToAdmission(a, Gate.open(clients[2]!, 'handover'));
+    const fan = await positionFanOut(clients, hub.httpUrl);
+    console.log('\n### Gates: one standalone hub on SQLite (durability process)\n');
+    console.log(markdownTable(['measure', 'result', 'target'], [
+      ['admissions per second (limit 50, 200 acquire/release loops, one client)', Math.round(rate).toLocaleString('en-US'), '—'],
+      [`release → next admission p50 / p99 (${HANDOVERS} handovers)`, `${q(lat, 0.5).toFixed(2)} / ${q(lat, 0.99).toFixed(2)} ms`, 'p99 < 5 ms'],
+      [`position change reaching ${WAITERS.toLocaleString('en-US')} waiters`, `${fan.informedMs.toFixed(0)} ms`, '< 1000 ms'],
+      ['hub heap per waiter', `${Math.round(fan.bytesPerWaiter)} bytes`, '< 1 KB'],
+    ]));
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await hub.process.stop();
+  }
+}
