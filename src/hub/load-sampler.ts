@@ -11,6 +11,13 @@ export interface LoadSource {
 }
 
 const RESOLUTION_MS = 20;
+/**
+ * Time constant of the event-loop delay's moving average. A hub's delay
+ * spikes for a moment in a burst, a garbage collection or a neighbour's
+ * burst on a shared machine; placement and rebalancing should weigh a hub
+ * that stays slow, not one that hiccuped during the last renewal.
+ */
+const LAG_SMOOTHING_MS = 10_000;
 
 /** Samples the hub's load for its cluster record: topics, message rate, connections, event-loop delay. */
 export class LoadSampler {
@@ -18,6 +25,8 @@ export class LoadSampler {
   private lastTotal = 0;
   private lastAt = performance.now();
   private rate = 0;
+  private lag = 0;
+  private lagAt = performance.now();
 
   constructor(private readonly source: LoadSource) {
     this.delay.enable();
@@ -34,14 +43,16 @@ export class LoadSampler {
       this.lastAt = now;
     }
     // The sampling timer's own period is part of every reading.
-    const lagMs = Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS);
+    const p99 = Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS);
     this.delay.reset();
+    this.lag += (1 - Math.exp(-(now - this.lagAt) / LAG_SMOOTHING_MS)) * (p99 - this.lag);
+    this.lagAt = now;
     return {
       topics: this.source.topicCount,
       services: Math.round(this.source.serviceLoad() * 10) / 10,
       msgRate: Math.round(this.rate),
       connections: this.source.connectionCount,
-      lagMs: Math.round(lagMs * 10) / 10,
+      lagMs: Math.round(this.lag * 10) / 10,
     };
   }
 
