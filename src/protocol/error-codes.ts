@@ -52,6 +52,13 @@ export const ERROR_CODES = {
   OUTCOME_UNKNOWN: { wire: 37, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.', clientSide: true },
   SLOW_READER: { wire: 38, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
   CONNECTION_LIMIT: { wire: 39, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
+  UNKNOWN_DATA_SET: { wire: 40, retryable: false, summary: 'The request names a data set that has never been written.' },
+  UNKNOWN_VERSION: { wire: 41, retryable: false, summary: 'The request names a data-set version the hub does not hold (never staged, or collected).' },
+  VALUE_TOO_LARGE: { wire: 42, retryable: false, summary: 'A data-set value is larger than 256 KiB.' },
+  INVALID_KEY: { wire: 43, retryable: false, summary: 'A data-set key is empty or longer than 1024 bytes.' },
+  SCHEDULE_IN_PAST: { wire: 44, retryable: false, summary: 'The activation time asked for is not in the future (farm time).' },
+  VERSION_ACTIVE: { wire: 45, retryable: false, summary: 'A rollback named the active version, or nothing is staged to roll back.' },
+  ACTIVATION_IMMINENT: { wire: 46, retryable: false, summary: 'The staged version activates within a second: too late to change its schedule or roll it back.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,7 +1,8 @@
 import type { HubService } from '../hub/hub-service.js';
 import { ClockService } from './clock/clock-service.js';
+import { SyncService } from './sync/sync-service.js';
 
 /** The services `corral start` and `corral dev` run; a new built-in service is added here. */
 export function builtInServices(): HubService[] {
-  return [new ClockService()];
+  return [new ClockService(), new SyncService()];
 }
