@@ -46,6 +46,8 @@ export interface Retrieval {
 
 export interface DataSetEvents {
   change: [change: DataSetChange];
+  /** After each page of a retrieval: progress of a large one. */
+  retrieving: [progress: { version: string; pages: number; bytes: number }];
   staged: [retrieval: Retrieval];
   error: [err: CorralError];
 }
@@ -326,6 +328,7 @@ export class DataSet extends EventEmitter<DataSetEvents> {
         else values.delete(e.key);
         after = e.key;
       }
+      this.emit('retrieving', { version, pages, bytes });
       if (!page.more) break;
     }
     const retrieval = { version, base: full ? '' : base.id, pages, bytes, ms: now() - start };
