@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addBackupCommands } from './backup-command.js';
+import { addDataCommand } from './data-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
 import { addHubsCommand } from './hubs-command.js';
@@ -33,5 +34,6 @@ export function corralProgram(): Command {
   addTimeCommand(program);
   addDeleteCommand(program);
   addBackupCommands(program);
+  addDataCommand(program);
   return program;
 }
