@@ -8,6 +8,8 @@ export type CorralDurability = (typeof DURABILITIES)[number];
 export const FAILOVER = 'FAILOVER';
 /** The farm clock run: estimate error and TIME_REQUESTs per second on one hub. */
 export const CLOCK = 'CLOCK';
+/** The data-set run: 50 server processes, activation spread, change-only transfer, get cost. */
+export const SYNC = 'SYNC';
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -28,8 +30,8 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
 
   --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
-                        clock), and FAILOVER, which implies --cluster; default
-                        all workloads and CLOCK, or none when --micro is given;
+                        clock), SYNC (data sets), and FAILOVER, which implies --cluster; default
+                        all workloads, CLOCK and SYNC, or none when --micro is given;
                         with --cluster W1-W5 and FAILOVER)
   --vs nats,redis,mosquitto
                         also run the workloads on these systems where installed
@@ -79,11 +81,11 @@ export function parseBenchOptions(argv: readonly string[], workloadIds: readonly
     },
     strict: true,
   });
-  const ids = [...workloadIds, FAILOVER, CLOCK];
+  const ids = [...workloadIds, FAILOVER, CLOCK, SYNC];
   const only = list(values.only?.toUpperCase(), ids, 'workload');
   const cluster = values.cluster || (only?.includes(FAILOVER) ?? false);
   return {
-    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK) : [...workloadIds, CLOCK],
+    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => id !== CLOCK && id !== SYNC) : [...workloadIds, CLOCK, SYNC],
     runs: positive(values.runs, 'runs', 1, true),
     vs: list(values.vs, PEER_NAMES, 'peer') ?? [],
     durability: list(values.durability, DURABILITIES, 'durability') ?? DURABILITIES,

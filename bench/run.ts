@@ -1,7 +1,8 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { SystemVariant } from './bench-system.js';
-import { CLOCK, parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
+import { CLOCK, parseBenchOptions, SYNC, USAGE, type BenchOptions } from './bench-options.js';
 import { runClockBenchmark } from './clock-bench.js';
+import { runSyncBenchmark } from './sync-bench.js';
 import { floorTable, measureMachineFloor } from './machine-floor.js';
 import { CLUSTER_NOTE, clusterModeVariants, pgVersusSqlite, runClusterBenchmarks } from './cluster-benchmarks.js';
 import { medianOf } from './median.js';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
   }
   if (opts.cluster) await runClusterBenchmarks(opts);
   if (opts.only.includes(CLOCK) && !opts.cluster) await runClockBenchmark();
+  if (opts.only.includes(SYNC) && !opts.cluster) await runSyncBenchmark();
   if (opts.micro) await runMicroBenchmarks();
   // Other work on the machine competes with the systems measured; the load says how much there was.
   console.log(`\nload average (1 min): ${load1.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);

@@ -15,6 +15,8 @@ export interface ServerEvent {
   bootstrap?: boolean;
   size?: number;
   mixes?: number;
+  bytes?: number;
+  retrievalMs?: number;
   message?: string;
 }
 
@@ -29,8 +31,8 @@ export interface FarmServer {
 }
 
 /** Starts one farm server process and waits for its `ready` line. */
-export async function startServer(url: string, name: string, skew: number, pageBytes?: number): Promise<FarmServer> {
-  const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), ...(pageBytes ? [String(pageBytes)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true): Promise<FarmServer> {
+  const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), String(pageBytes), read ? 'read' : 'noread'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: ServerEvent[] = [];
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
