@@ -44,6 +44,11 @@ describe('corral data', () => {
       const v = (JSON.parse(st.stdout) as { versions: Array<{ version: string; activated: number }> }).versions.find((x) => x.version === staged)!;
       assert.equal(v.activated, 1);
     });
+    const api = (await (await fetch(`${hub.httpUrl}/api/sync/status`)).json()) as { dataSets: Array<{ dataSet: string; active: string }> };
+    assert.equal(api.dataSets.find((d) => d.dataSet === 'prices')?.active, staged);
+    const metrics = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+    assert.match(metrics, /corral_sync_activations_total\{data_set="prices"\} 1/);
+    assert.match(metrics, /corral_sync_rolls_total\{data_set="prices"\} 1/);
     const table = await data(['status', 'prices']);
     assert.match(table.stdout, /VERSION\s+STATE\s+KEYS\s+ACTIVATED/);
     assert.match(table.stdout, new RegExp(`${staged.replace('.', '\\.')}\\s+active\\s+3\\s+1`));

@@ -31,7 +31,7 @@ export interface FarmServer {
 }
 
 /** Starts one farm server process and waits for its `ready` line. */
-export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true): Promise<FarmServer> {
+export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true, readyMs = 30_000): Promise<FarmServer> {
   const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), String(pageBytes), read ? 'read' : 'noread'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: ServerEvent[] = [];
   let buf = '';
@@ -53,11 +53,16 @@ export async function startServer(url: string, name: string, skew: number, pageB
       await exited;
     },
   };
-  await eventually(() => {
-    const failed = events.find((e) => e.event === 'failed');
-    if (failed) throw new Error(`farm server failed: ${failed.message}`);
-    if (!events.some((e) => e.event === 'ready')) throw new Error('not ready yet');
-  }, 30_000);
+  try {
+    await eventually(() => {
+      const failed = events.find((e) => e.event === 'failed');
+      if (failed) throw new Error(`farm server failed: ${failed.message}`);
+      if (!events.some((e) => e.event === 'ready')) throw new Error(`farm server not ready within ${readyMs} ms`);
+    }, readyMs);
+  } catch (err) {
+    await s.kill();
+    throw err;
+  }
   return s;
 }
 
