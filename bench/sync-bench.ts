@@ -64,7 +64,10 @@ export async function runSyncBenchmark(): Promise<void> {
       await editor.import(changed.map((k) => [k, current.get(k)!]));
       const at = clock.now() + LEAD_MS;
       const { staged } = await editor.schedule({ at });
-      await eventually(() => { for (const s of servers) if (s.version() !== staged) throw new Error('not yet'); }, 120_000);
+      await eventually(() => {
+        const behind = servers.filter((s) => s.version() !== staged);
+        if (behind.length > 0) throw new Error(`cycle ${cycle}: ${behind.length} servers not at ${staged} (${behind.slice(0, 3).map((s) => s.version()).join(', ')})`);
+      }, 120_000);
       const swaps = servers.map((s) => s.changes().find((c) => c.version === staged)!);
       const off = swaps.map((c) => c.at! - at);
       const spread = Math.max(...off) - Math.min(...off);

@@ -192,6 +192,8 @@ export class DataSet extends EventEmitter<DataSetEvents> {
     if (this.closed) return;
     const reply = await this.channel.request(SyncFrame.WATCH, this.resource, encodeWatch(true));
     this.learn(decodeTable(reply.payload));
+    // A retrieval that failed (hub away, request timed out) is tried again with the same table.
+    this.kick();
   }
 
   private learn(t: SyncTable): void {
