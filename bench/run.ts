@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   }
   if (opts.cluster) await runClusterBenchmarks(opts);
   if (opts.only.includes(CLOCK) && !opts.cluster) await runClockBenchmark();
-  if (opts.only.includes(SYNC) && !opts.cluster) await runSyncBenchmark();
+  if (opts.only.includes(SYNC) && !opts.cluster) await runSyncBenchmark(opts.scale);
   if (opts.micro) await runMicroBenchmarks();
   // Other work on the machine competes with the systems measured; the load says how much there was.
   console.log(`\nload average (1 min): ${load1.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);
