@@ -8,12 +8,14 @@ export type CorralDurability = (typeof DURABILITIES)[number];
 export const FAILOVER = 'FAILOVER';
 /** The farm clock run: estimate error and TIME_REQUESTs per second on one hub. */
 export const CLOCK = 'CLOCK';
+/** The data-set run: 50 server processes, activation spread, change-only transfer, get cost. */
+export const SYNC = 'SYNC';
 /** Tree counters: local increments per thread, bytes per exchange, convergence, a central counter. */
 export const COUNTERS = 'COUNTERS';
 /** The gates run: admissions per second, release → admission latency, position fan-out, memory per waiter. */
 export const GATES = 'GATES';
 /** Runs of one service each, on one standalone hub: part of the default set, left out with --cluster. */
-export const SERVICE_BENCHMARKS: readonly string[] = [CLOCK, COUNTERS, GATES];
+export const SERVICE_BENCHMARKS: readonly string[] = [CLOCK, SYNC, COUNTERS, GATES];
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -34,10 +36,10 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
 
   --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
-                        clock), COUNTERS (tree counters), GATES (admission
-                        gates), and FAILOVER, which implies --cluster; default
-                        all workloads and service runs, or none when --micro
-                        is given;
+                        clock), SYNC (data sets), COUNTERS (tree counters),
+                        GATES (admission gates), and FAILOVER, which implies
+                        --cluster; default all workloads and service runs, or
+                        none when --micro is given;
                         with --cluster W1-W5 and FAILOVER)
   --vs nats,redis,mosquitto
                         also run the workloads on these systems where installed

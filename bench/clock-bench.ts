@@ -5,40 +5,13 @@ import { FarmClock } from '../src/services/clock/farm-clock.js';
 import { launchHub } from './hub-launcher.js';
 import { jitterTransport } from './jitter-transport.js';
 import { markdownTable } from './markdown-table.js';
+import { precise, wallMinusPrecise } from '../test/support/true-clock.js';
 
 const ESTIMATES = 1000;
 const PARALLEL = 10;
 const SKEW_MS = 10 * 60_000;
 const THROUGHPUT_MS = 3000;
 const WINDOW = 256;
-
-const precise = (): number => performance.timeOrigin + performance.now();
-
-/**
- * Wall clock − high-resolution clock in this process: read at the instant
- * Date.now() ticks, so it is exact to the busy loop's step. The farm clock
- * is the store's, here this machine's wall clock, so the true offset of a
- * client whose clock is precise() + skew is wallMinusPrecise − skew.
- */
-let calibrated = { at: -Infinity, value: 0 };
-
-function wallMinusPrecise(): number {
-  // Re-read once a second: the wall clock may be slewed meanwhile.
-  if (performance.now() - calibrated.at < 1000) return calibrated.value;
-  const samples: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const start = Date.now();
-    let p = precise();
-    let now = Date.now();
-    while (now === start) {
-      p = precise();
-      now = Date.now();
-    }
-    samples.push(now - p);
-  }
-  calibrated = { at: performance.now(), value: samples.sort((a, b) => a - b)[samples.length >> 1]! };
-  return calibrated.value;
-}
 
 interface ClockRun {
   path: string;

@@ -1,9 +1,10 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { SystemVariant } from './bench-system.js';
-import { CLOCK, COUNTERS, GATES, parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
+import { CLOCK, COUNTERS, GATES, parseBenchOptions, SYNC, USAGE, type BenchOptions } from './bench-options.js';
 import { runClockBenchmark } from './clock-bench.js';
 import { runCountersBenchmark } from './counters-bench.js';
 import { runGateBenchmark } from './gate-bench.js';
+import { runSyncBenchmark } from './sync-bench.js';
 import { floorTable, measureMachineFloor } from './machine-floor.js';
 import { CLUSTER_NOTE, clusterModeVariants, pgVersusSqlite, runClusterBenchmarks } from './cluster-benchmarks.js';
 import { medianOf } from './median.js';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   }
   if (opts.cluster) await runClusterBenchmarks(opts);
   if (opts.only.includes(CLOCK) && !opts.cluster) await runClockBenchmark();
+  if (opts.only.includes(SYNC) && !opts.cluster) await runSyncBenchmark(opts.scale);
   if (opts.only.includes(COUNTERS) && !opts.cluster) await runCountersBenchmark();
   if (opts.only.includes(GATES) && !opts.cluster) await runGateBenchmark();
   if (opts.micro) await runMicroBenchmarks();

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addBackupCommands } from './backup-command.js';
 import { addCountersCommand } from './counters-command.js';
+import { addDataCommand } from './data-command.js';
 import { addDeleteCommand } from './delete-command.js';
 import { addDevCommand } from './dev-command.js';
 import { addGateCommand } from './gate-command.js';
@@ -37,5 +38,6 @@ export function corralProgram(): Command {
   addDeleteCommand(program);
   addBackupCommands(program);
   addGateCommand(program);
+  addDataCommand(program);
   return program;
 }

@@ -11,3 +11,6 @@ export { CorralError, isCorralError } from '../protocol/corral-error.js';
 export { ERROR_CODES, type ErrorCode } from '../protocol/error-codes.js';
 export { ServiceChannel, type ServiceChannelEvents } from './service-channel.js';
 export type { ServiceMessage } from '../protocol/service-envelope.js';
+export { FarmClock, type FarmClockOptions, type FarmTime } from '../services/clock/farm-clock.js';
+export { DataSet, type DataSetChange, type DataSetEvents, type DataSetOptions, type Retrieval } from '../services/sync/data-set.js';
+export { DataSetEditor, type DataSetStatus, type EditResult, type ScheduleResult, type VersionStatus } from '../services/sync/data-set-editor.js';

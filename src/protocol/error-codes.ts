@@ -65,6 +65,13 @@ export const ERROR_CODES = {
   INVALID_LIMIT: { wire: 64, retryable: false, summary: 'A gate limit is out of range: the holder limit must be a whole number of at least 1, the per-minute limit a whole number (0 = none).' },
   GATE_EXISTS: { wire: 65, retryable: false, summary: 'Creating a gate that already exists; change it with set.' },
   GATE_DRAINED: { wire: 66, retryable: false, summary: 'The gate was drained: every waiter lost its place.' },
+  UNKNOWN_DATA_SET: { wire: 40, retryable: false, summary: 'The request names a data set that has never been written.' },
+  UNKNOWN_VERSION: { wire: 41, retryable: false, summary: 'The request names a data-set version the hub does not hold (never staged, or collected).' },
+  VALUE_TOO_LARGE: { wire: 42, retryable: false, summary: 'A data-set value is larger than 256 KiB.' },
+  INVALID_KEY: { wire: 43, retryable: false, summary: 'A data-set key is empty or longer than 1024 bytes.' },
+  SCHEDULE_IN_PAST: { wire: 44, retryable: false, summary: 'The activation time asked for is not in the future (farm time).' },
+  VERSION_ACTIVE: { wire: 45, retryable: false, summary: 'A rollback named the active version, or nothing is staged to roll back.' },
+  ACTIVATION_IMMINENT: { wire: 46, retryable: false, summary: 'The staged version activates within a second: too late to change its schedule or roll it back.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

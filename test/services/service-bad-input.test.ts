@@ -22,7 +22,7 @@ describe('service bad input on a standalone hub', () => {
   before(async () => {
     hub = await startHub();
     raw = await RawConnection.open(hub.port);
-    raw.send({ type: FrameType.HELLO, version: PROTOCOL_VERSION, token: '', client: 'raw', features: ['clock', 'sync', 'x-unknown'] });
+    raw.send({ type: FrameType.HELLO, version: PROTOCOL_VERSION, token: '', client: 'raw', features: ['clock', 'sync', 'bridge', 'x-unknown'] });
     bystander = await connect(hub.url);
   });
   after(async () => {
@@ -33,11 +33,11 @@ describe('service bad input on a standalone hub', () => {
 
   it('WELCOME grants the requested services the hub runs, and nothing else', async () => {
     const w = await raw.waitFor((f): f is WelcomeFrame => f.type === FrameType.WELCOME);
-    assert.deepEqual(w.features, ['clock']);
+    assert.deepEqual(w.features, ['clock', 'sync']);
   });
 
   const cases: Array<{ what: string; send(corr: number): void; code: keyof typeof ERROR_CODES; mentions: RegExp }> = [
-    { what: 'a service the hub does not run', send: (corr) => sendService(raw, 0x40, corr, 'sync|prices', Buffer.alloc(0)), code: 'UNKNOWN_SERVICE', mentions: /sync/ },
+    { what: 'a service the hub does not run', send: (corr) => sendService(raw, 0x80, corr, 'bridge|mqtt', Buffer.alloc(0)), code: 'UNKNOWN_SERVICE', mentions: /bridge/ },
     { what: 'an unknown frame in the clock range', send: (corr) => sendService(raw, 0x9e, corr, FARM_CLOCK, Buffer.alloc(0)), code: 'UNKNOWN_FRAME_TYPE', mentions: /0x9e/ },
     { what: 'a malformed TIME_REQUEST body', send: (corr) => sendService(raw, ClockFrame.TIME_REQUEST, corr, FARM_CLOCK, Buffer.from([1, 2, 3])), code: 'BAD_FRAME', mentions: /8 bytes/ },
     { what: 'a body too short to hold the resource', send: (corr) => raw.send({ type: ClockFrame.TIME_REQUEST, service: 'clock', corr, body: Buffer.from([0, 9, 65]) }), code: 'BAD_FRAME', mentions: /truncated/ },
@@ -63,9 +63,9 @@ describe('service bad input on a standalone hub', () => {
   }
 
   it('the client library names a service the hub does not run', async () => {
-    await assert.rejects(bystander.service('sync').request(0x40, 'sync|prices'), (err: Error & { code?: string }) => {
+    await assert.rejects(bystander.service('bridge').request(0x80, 'bridge|mqtt'), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'UNKNOWN_SERVICE');
-      assert.match(err.message, /does not run the sync service/);
+      assert.match(err.message, /does not run the bridge service/);
       return true;
     });
     await assert.rejects(bystander.service('clock').request(ClockFrame.TIME_REQUEST, 'clock|bad name', encodeTimeRequest(1)), { code: 'INVALID_RESOURCE' });
