@@ -146,7 +146,7 @@ describe('cluster failover', () => {
     const r = await fresh.publish('stale.topic', 'two');
     assert.equal(r.seq, 2);
     process.kill(owner.pid, 'SIGCONT');
-    const answer = await direct.waitFor((f: Frame) => (f.type === FrameType.ERROR || f.type === FrameType.REDIRECT || f.type === FrameType.PUBLISH_ACK) && 'corr' in f && f.corr === 99, 15_000);
+    const answer = await direct.waitFor((f: Frame) => (f.type === FrameType.ERROR || f.type === FrameType.REDIRECT || f.type === FrameType.PUBLISH_ACK) && 'corr' in f && f.corr === 99);
     assert.notEqual(answer.type, FrameType.PUBLISH_ACK, 'the stale owner must not acknowledge');
     direct.close();
     await fresh.publish('stale.topic', 'three');

@@ -62,12 +62,12 @@ describe('the waiting room in a real browser', () => {
     await first.goto(`${shop.url}/checkout-done`);
     assert.equal(await text(first, 'done'), 'Thank you');
     // The second page is told over its event stream, reloads and is let in; the third moves to 1.
-    await eventually(async () => assert.equal(await text(second, 'shop'), 'Welcome to the shop'), 20_000);
-    await eventually(async () => assert.equal(await text(third, 'position'), '1'), 20_000);
+    await eventually(async () => assert.equal(await text(second, 'shop'), 'Welcome to the shop'));
+    await eventually(async () => assert.equal(await text(third, 'position'), '1'));
     assert.equal(await text(third, 'shop'), '');
 
     await second.goto(`${shop.url}/checkout-done`);
-    await eventually(async () => assert.equal(await text(third, 'shop'), 'Welcome to the shop'), 20_000);
+    await eventually(async () => assert.equal(await text(third, 'shop'), 'Welcome to the shop'));
     // Admitted visitors come back through their signed cookie without queueing again.
     await third.goto(shop.url);
     assert.equal(await text(third, 'shop'), 'Welcome to the shop');

@@ -158,7 +158,7 @@ describe('synchronized data sets on a standalone hub', () => {
     assert.equal(ds.version, first.staged);
     await editor.set('n', '1');
     // Staged at the next roll, active at the one after.
-    await eventually(() => assert.equal(ds.getString('n'), '1'), 10_000);
+    await eventually(() => assert.equal(ds.getString('n'), '1'));
     const st = await editor.status();
     const cycles = st.history.map((h) => h.cycle);
     assert.deepEqual(cycles, [...cycles].sort((x, y) => x - y));

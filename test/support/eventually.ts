@@ -1,5 +1,13 @@
+/**
+ * How long a test waits for something that should happen, by default. It
+ * costs nothing when the thing happens (the wait ends at once) and is only
+ * spent when it does not, so it is sized for a machine several times busier
+ * than a quiet one (a CI runner sharing its cores), not for a quiet one.
+ */
+export const PATIENCE_MS = 30_000;
+
 /** Retries an assertion until it passes: for state that converges (after a GC pass, a cursor flush). */
-export async function eventually(fn: () => Promise<void> | void, timeoutMs = 10_000): Promise<void> {
+export async function eventually(fn: () => Promise<void> | void, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

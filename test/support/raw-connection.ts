@@ -4,6 +4,7 @@ import { encodeFrame } from '../../src/protocol/encode.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
 import { PROTOCOL_VERSION, type Frame } from '../../src/protocol/frames.js';
+import { PATIENCE_MS } from './eventually.js';
 
 /**
  * A bare protocol connection for hub tests: sends exactly the bytes a test
@@ -61,7 +62,7 @@ export class RawConnection {
   /** Waits until a frame (received at any time) matches; returns it. */
   async waitFor<T extends Frame>(pred: (f: Frame) => f is T, timeoutMs?: number): Promise<T>;
   async waitFor(pred: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
-  async waitFor(pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+  async waitFor(pred: (f: Frame) => boolean, timeoutMs = PATIENCE_MS): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.find(pred);
@@ -77,7 +78,7 @@ export class RawConnection {
   }
 
   /** Waits until `n` frames match. */
-  async waitForCount(pred: (f: Frame) => boolean, n: number, timeoutMs = 20_000): Promise<Frame[]> {
+  async waitForCount(pred: (f: Frame) => boolean, n: number, timeoutMs = 2 * PATIENCE_MS): Promise<Frame[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const got = this.frames.filter(pred);

@@ -201,14 +201,14 @@ export function serviceClusterSuite(s: ServiceUnderTest): void {
       process.kill(stale.hub.pid, 'SIGSTOP');
       const others = fx.hubs.filter((h) => h !== stale.hub);
       // Once its lease lapsed, the resource goes to a live hub.
-      await eventually(async () => assert.equal(await fx.stores.metadata.get(hubKey(staleId)), undefined), 20_000);
+      await eventually(async () => assert.equal(await fx.stores.metadata.get(hubKey(staleId)), undefined));
       const elsewhere = await fx.connect(others);
       await s.request(elsewhere, resource);
       const fresh = await ownerOf(fx.stores.metadata, others, resource);
       assert.ok(fresh.epoch > stale.epoch);
       process.kill(stale.hub.pid, 'SIGCONT');
-      await eventually(() => assert.match(stale.hub.stderr(), /lease lost/), 20_000);
-      await eventually(() => assert.match(stale.hub.stderr(), /service resource lost/), 20_000);
+      await eventually(() => assert.match(stale.hub.stderr(), /lease lost/));
+      await eventually(() => assert.match(stale.hub.stderr(), /service resource lost/));
       for (let i = 0; i < 2; i++) await s.request(elsewhere, resource);
       await eventually(async () => {
         const st = (await storedState(fx.stores.metadata, resource))!;
