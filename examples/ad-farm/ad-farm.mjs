@@ -13,8 +13,7 @@
 /* global console, fetch, performance, process -- Node 20 globals */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { connect } from '../../dist/src/client/index.js';
-import { Counters } from '../../dist/src/services/counters/counters.js';
+import { connect, Counters } from '../../dist/src/client/index.js';
 
 const { values } = parseArgs({
   options: {

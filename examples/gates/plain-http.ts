@@ -7,9 +7,7 @@
  * GET / is the shop (let in, or the waiting page); GET /checkout-done ends the visit.
  */
 import { createServer } from 'node:http';
-import { connect, isCorralError } from '../../src/client/index.js';
-import { Gate } from '../../src/services/gates/gate.js';
-import { waitingRoom } from '../../src/services/gates/waiting-room.js';
+import { connect, Gate, isCorralError, waitingRoom } from '../../src/client/index.js';
 
 const client = await connect(process.env.CORRAL_URL ?? 'corral://127.0.0.1:7400');
 const gate = Gate.open(client, process.env.GATE ?? 'shop');
