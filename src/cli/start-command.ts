@@ -37,6 +37,8 @@ interface StartOptions {
   gcInterval: number;
   retainCount: number;
   retainAge: number;
+  producerIdle: number;
+  maxProducersPerTopic: number;
   logLevel: string;
   exitWithParent?: boolean;
 }
@@ -64,6 +66,10 @@ export function addStartCommand(program: Command): void {
       .env('CORRAL_RETAIN_COUNT').default(0).argParser(wholeNumber(0)))
     .addOption(new Option('--retain-age <duration>', 'default retention: a topic without its own keeps messages younger than this (10s, 30m, 1h, 7d)')
       .env('CORRAL_RETAIN_AGE').default(0).argParser(parseDuration))
+    .addOption(new Option('--producer-idle <duration>', 'de-duplication window: a producer id that published nothing new for this long is forgotten, '
+      + 'and a retry of it may be stored again (10s, 30m, 1h, 7d)').env('CORRAL_PRODUCER_IDLE').default(24 * 60 * 60 * 1000, '24h').argParser(parseDuration))
+    .addOption(new Option('--max-producers-per-topic <n>', 'de-duplication window: producer ids remembered per topic; the least recently used is forgotten first')
+      .env('CORRAL_MAX_PRODUCERS_PER_TOPIC').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
@@ -84,7 +90,10 @@ export function addStartCommand(program: Command): void {
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         token: o.token, durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
-        tuning: { gcIntervalMs: o.gcInterval, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
+        tuning: {
+          gcIntervalMs: o.gcInterval, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge },
+          producerIdleMs: o.producerIdle, maxProducersPerTopic: o.maxProducersPerTopic,
+        },
       });
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,
