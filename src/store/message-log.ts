@@ -57,7 +57,7 @@ export interface ProducerRecord {
 export interface ProducerPrune {
   /** Producers last used before this time (ms since epoch) are removed… */
   usedBefore: number;
-  /** …and of the others, all but this many most recently used. */
+  /** …and of the others, all but the `keep` most recently used (highest seq). */
   keep: number;
 }
 
@@ -100,7 +100,8 @@ export interface MessageLog {
   usage(topic: string): Promise<{ records: number; bytes: number }>;
   /**
    * Last stored producer sequence of the `limit` most recently used producers
-   * of the topic, most recent first (ties by producer id). Kept when the
+   * of the topic, most recent (highest seq: a topic's seqs order its
+   * publishes, whatever the owners' clocks say) first. Kept when the
    * records are trimmed, so de-duplication outlives garbage collection; only
    * `pruneProducers` removes it. Reads at most the topic's producer rows,
    * which pruning bounds.
@@ -108,7 +109,7 @@ export interface MessageLog {
   producers(topic: string, limit: number): Promise<ProducerState[]>;
   /**
    * Removes the state of the topic's producers that are expired or past the
-   * cap (see ProducerPrune; ties in last use keep the lower producer id).
+   * cap (see ProducerPrune).
    * Returns how many were removed.
    */
   pruneProducers(topic: string, prune: ProducerPrune): Promise<number>;

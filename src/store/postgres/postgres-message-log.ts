@@ -260,11 +260,11 @@ export class PostgresMessageLog implements MessageLog {
 
   producers(topic: string, limit: number): Promise<ProducerState[]> {
     return guardStore(async () => {
-      // Sorts the topic's producer rows (no index by last use: pruning keeps them few).
+      // Sorts the topic's producer rows (no index: pruning keeps them few).
       const rows = await this.sql<Array<{ producer_id: string; producer_seq: number; seq: number; last_used: number }>>`
         SELECT producer_id, producer_seq, seq, last_used FROM corral_producers
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})
-        ORDER BY last_used DESC, producer_id
+        ORDER BY seq DESC
         LIMIT ${limit}`;
       return rows.map((r) => ({ producerId: r.producer_id, producerSeq: r.producer_seq, seq: r.seq, lastUsedMs: r.last_used }));
     });
@@ -276,7 +276,7 @@ export class PostgresMessageLog implements MessageLog {
         WITH t AS (SELECT id FROM corral_topics WHERE name = ${topic}),
         kept AS (
           SELECT p.producer_id FROM corral_producers AS p, t WHERE p.topic_id = t.id
-          ORDER BY p.last_used DESC, p.producer_id LIMIT ${prune.keep}
+          ORDER BY p.seq DESC LIMIT ${prune.keep}
         ), d AS (
           DELETE FROM corral_producers AS p USING t
           WHERE p.topic_id = t.id

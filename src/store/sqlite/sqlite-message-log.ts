@@ -87,14 +87,14 @@ export class SqliteMessageLog implements MessageLog {
     this.#usage = h.prepare(
       `SELECT count(*) AS records, coalesce(sum(length(payload)), 0) AS bytes FROM messages WHERE topic_id = ${TOPIC_ID}`,
     );
-    // Sorts the topic's producer rows (no index by last use: pruning keeps them few).
+    // Sorts the topic's producer rows (no index: pruning keeps them few).
     this.#producers = h.prepare(
       `SELECT producer_id AS producerId, producer_seq AS producerSeq, seq, last_used AS lastUsedMs
-       FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY last_used DESC, producer_id LIMIT ?`,
+       FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY seq DESC LIMIT ?`,
     );
     this.#pruneProducers = h.prepare(
       `DELETE FROM producers WHERE topic_id = ${TOPIC_ID} AND (last_used < ? OR producer_id NOT IN (
-         SELECT producer_id FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY last_used DESC, producer_id LIMIT ?))`,
+         SELECT producer_id FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY seq DESC LIMIT ?))`,
     );
     // A range of the primary key: bounded by toSeq - fromSeq, whatever the topic holds.
     this.#producerRecords = h.prepare(
