@@ -94,6 +94,10 @@ export class GarbageCollector {
     const waited = now - (this.lastPrune.get(t) ?? 0);
     if (forgotten < MIN_TRIM_RECORDS && waited < MAX_TRIM_DELAY_INTERVALS * this.tuning.gcIntervalMs) return;
     this.lastPrune.set(t, now);
+    // A record still on its way to the log rewrites its producer's row after
+    // the prune: the prune is complete only when every assigned record is in
+    // the log already; otherwise it is repeated at the next chance.
+    const complete = t.committedSeq >= t.lastSeq;
     t.producers.forgotten = 0;
     try {
       await this.log.pruneProducers(t.name, { usedBefore: now - this.tuning.producerIdleMs, keep: this.tuning.maxProducersPerTopic });
@@ -101,6 +105,7 @@ export class GarbageCollector {
       t.producers.forgotten += forgotten;
       throw err;
     }
+    if (!complete) t.producers.forgotten += forgotten;
   }
 
   /** Highest seq that may be removed. */
