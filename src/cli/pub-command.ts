@@ -19,6 +19,30 @@ interface Published {
   count: number;
   first: number | undefined;
   last: number | undefined;
+  /** Retries the hub had stored already but whose original's seq it no longer knows [P-4.4]. */
+  unknown: number;
+}
+
+/**
+ * What --print-seq prints for a message: its seq, or UNKNOWN_SEQ when the
+ * hub answered a retry of it as stored already without knowing the
+ * original's seq any more [P-4.4] (never a made-up number).
+ */
+export const UNKNOWN_SEQ = 'unknown';
+
+function seqText(seq: number | undefined): string {
+  return seq === undefined ? UNKNOWN_SEQ : String(seq);
+}
+
+/** Adds one acknowledged publish to the summary. */
+function count(p: Published, seq: number | undefined): void {
+  p.count++;
+  if (seq === undefined) {
+    p.unknown++;
+    return;
+  }
+  p.first = Math.min(p.first ?? seq, seq);
+  p.last = Math.max(p.last ?? seq, seq);
 }
 
 async function readWhole(path: string): Promise<Buffer> {
@@ -62,8 +86,9 @@ export function addPubCommand(program: Command): void {
         if (opts.file !== undefined || (message !== undefined && message !== '-')) {
           const payload = opts.file !== undefined ? await readWhole(opts.file) : message!;
           const { seq } = await client.publish(topic, payload, { key: opts.key });
-          if (opts.printSeq) out.line(`${seq}\t${opts.file !== undefined ? opts.file : message!}`);
-          published = { count: 1, first: seq, last: seq };
+          if (opts.printSeq) out.line(`${seqText(seq)}\t${opts.file !== undefined ? opts.file : message!}`);
+          published = { count: 0, first: undefined, last: undefined, unknown: 0 };
+          count(published, seq);
         } else {
           published = await publishLines(client, topic, opts, out);
         }
@@ -71,6 +96,10 @@ export function addPubCommand(program: Command): void {
         if (!opts.quiet) {
           const range = published.first === undefined ? '' : published.first === published.last ? ` (seq ${published.first})` : ` (seq ${published.first}-${published.last})`;
           process.stderr.write(`corral pub: published ${published.count} message${published.count === 1 ? '' : 's'} to ${topic}${range}\n`);
+          if (published.unknown > 0) {
+            process.stderr.write(`corral pub: ${published.unknown} of them ${published.unknown === 1 ? 'was a retry' : 'were retries'} the hub had stored already, `
+              + `whose seq it no longer knows (trimmed, or older than its de-duplication window); printed as "${UNKNOWN_SEQ}"\n`);
+          }
         }
         if (published.count > 0) await warnIfUnkept(client, topic);
       });
@@ -79,7 +108,7 @@ export function addPubCommand(program: Command): void {
 
 interface Line {
   text: string;
-  /** Undefined until acknowledged. */
+  acked: boolean;
   seq: number | undefined;
 }
 
@@ -92,13 +121,11 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
   const waiting: Line[] = [];
   let printed = 0;
   let read = 0;
-  let acked = 0;
   let inFlight = 0;
   let failure: unknown;
-  let first: number | undefined;
-  let last: number | undefined;
+  const published: Published = { count: 0, first: undefined, last: undefined, unknown: 0 };
   let wake: (() => void) | undefined;
-  const progress = new Progress(() => `corral pub: ${read} read, ${acked} acknowledged`);
+  const progress = new Progress(() => `corral pub: ${read} read, ${published.count} acknowledged`);
   const settled = (): void => {
     inFlight--;
     const w = wake;
@@ -106,9 +133,9 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
     w?.();
   };
   const printReady = (): void => {
-    while (printed < waiting.length && waiting[printed]!.seq !== undefined) {
+    while (printed < waiting.length && waiting[printed]!.acked) {
       const line = waiting[printed++]!;
-      if (opts.printSeq) out.line(`${line.seq!}\t${line.text}`);
+      if (opts.printSeq) out.line(`${seqText(line.seq)}\t${line.text}`);
     }
     if (printed > 4096) {
       waiting.splice(0, printed);
@@ -119,15 +146,14 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
   try {
     for await (const text of input) {
       if (failure !== undefined) break;
-      const line: Line = { text, seq: undefined };
+      const line: Line = { text, acked: false, seq: undefined };
       waiting.push(line);
       read++;
       inFlight++;
       client.publish(topic, text, { key: opts.key }).then((r) => {
+        line.acked = true;
         line.seq = r.seq;
-        acked++;
-        first = Math.min(first ?? r.seq, r.seq);
-        last = Math.max(last ?? r.seq, r.seq);
+        count(published, r.seq);
         printReady();
         settled();
       }, (err: unknown) => {
@@ -146,5 +172,5 @@ async function publishLines(client: Client, topic: string, opts: PubOptions, out
     progress.stop();
   }
   if (failure !== undefined) throw failure;
-  return { count: acked, first, last };
+  return published;
 }

@@ -41,6 +41,8 @@ interface StartOptions {
   metricsSubscriptions: number;
   retainCount: number;
   retainAge: number;
+  producerIdle: number;
+  maxProducersPerTopic: number;
   logLevel: string;
   exitWithParent?: boolean;
 }
@@ -70,6 +72,10 @@ export function addStartCommand(program: Command): void {
       .env('CORRAL_RETAIN_COUNT').default(0).argParser(wholeNumber(0)))
     .addOption(new Option('--retain-age <duration>', 'default retention: a topic without its own keeps messages younger than this (10s, 30m, 1h, 7d)')
       .env('CORRAL_RETAIN_AGE').default(0).argParser(parseDuration))
+    .addOption(new Option('--producer-idle <duration>', 'de-duplication window: a producer id that published nothing new for this long is forgotten, '
+      + 'and a retry of it may be stored again (10s, 30m, 1h, 7d)').env('CORRAL_PRODUCER_IDLE').default(24 * 60 * 60 * 1000, '24h').argParser(parseDuration))
+    .addOption(new Option('--max-producers-per-topic <n>', 'de-duplication window: producer ids remembered per topic; the least recently used is forgotten first')
+      .env('CORRAL_MAX_PRODUCERS_PER_TOPIC').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
       .default(100).argParser(wholeNumber(0)))
@@ -92,7 +98,10 @@ export function addStartCommand(program: Command): void {
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         access: loadAccess(o), durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
-        tuning: { gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge } },
+        tuning: {
+          gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge },
+          producerIdleMs: o.producerIdle, maxProducersPerTopic: o.maxProducersPerTopic,
+        },
       });
       process.stdout.write([
         `Corral hub ${running.hub.hubId} ready (${running.mode}, durability ${o.durability}, pid ${process.pid})`,

@@ -5,7 +5,7 @@ import { encodeFrame } from '../protocol/encode.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { FrameType } from '../protocol/frame-type.js';
 import { SERVICE_RANGES } from '../protocol/frame-type.js';
-import type { DeliverFrame, RedirectFrame, ServiceFrame, StartPosition, SubscribedFrame } from '../protocol/frames.js';
+import { DEDUP_UNKNOWN_FEATURE, Duplicate, type DeliverFrame, type RedirectFrame, type ServiceFrame, type StartPosition, type SubscribedFrame } from '../protocol/frames.js';
 import { decodeServiceMessage } from '../protocol/service-envelope.js';
 import { parseHostPort, parseHubUrl, type HubAddress } from '../protocol/hub-url.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
@@ -79,8 +79,9 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
       transport: options.transport ?? tcpTransport,
       token: options.token ?? '',
       name: options.name ?? 'corral-client',
-      // [P-1.4] every service the protocol knows; WELCOME grants those the hub runs.
-      features: SERVICE_RANGES.map((r) => r.service),
+      // [P-1.4] every service the protocol knows (WELCOME grants those the hub runs),
+      // and the explicit answer to a retry whose original is no longer known [P-4.4].
+      features: [...SERVICE_RANGES.map((r) => r.service), DEDUP_UNKNOWN_FEATURE],
       connectTimeoutMs: positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
       pingIntervalMs: positive(options.pingIntervalMs ?? 1000, 'pingIntervalMs'),
       pingTimeoutMs: positive(options.pingTimeoutMs ?? 2000, 'pingTimeoutMs'),
@@ -265,7 +266,7 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   // ---- ConnectionOwner
 
   reply(conn: Conn, req: Request, frame: ReplyFrame): void {
-    this.queue.settle(conn, req, !('service' in frame) && frame.type === FrameType.PUBLISH_ACK && !frame.duplicate);
+    this.queue.settle(conn, req, !('service' in frame) && frame.type === FrameType.PUBLISH_ACK && frame.duplicate === Duplicate.NO);
     req.complete(frame, conn);
   }
 

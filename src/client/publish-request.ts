@@ -1,13 +1,18 @@
 import { CorralError } from '../protocol/corral-error.js';
 import { encodePublish } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
+import { Duplicate } from '../protocol/frames.js';
 import type { HubConnection, ReplyFrame } from './hub-connection.js';
 import { Request } from './request.js';
 
 export interface PublishResult {
-  /** The message's sequence number in its topic; for a duplicate the original's, or 0 when no longer known [P-4.4]. */
-  seq: number;
-  /** The hub had already stored this publish (a retry after a lost connection). */
+  /**
+   * The message's sequence number in its topic; for a duplicate the
+   * original's, or undefined when the hub no longer knows it (the original
+   * was trimmed, or is older than the hub's de-duplication window) [P-4.4].
+   */
+  seq: number | undefined;
+  /** The hub had already stored this publish (a retry after a lost connection): it was not stored again. */
   duplicate: boolean;
 }
 
@@ -45,7 +50,9 @@ export class PublishRequest extends Request {
       this.reject(new CorralError('BAD_FRAME', `hub ${conn.key} answered PUBLISH with frame 0x${f.type.toString(16)}`));
       return;
     }
-    this.resolve({ seq: f.seq, duplicate: f.duplicate });
+    if (f.duplicate === Duplicate.NO) this.resolve({ seq: f.seq, duplicate: false });
+    // Seqs start at 1: a version 1 hub's "duplicate of seq 0" [P-8.10] is the same answer as ORIGINAL_UNKNOWN.
+    else this.resolve({ seq: f.duplicate === Duplicate.YES && f.seq > 0 ? f.seq : undefined, duplicate: true });
   }
 
   override written(): void {

@@ -5,7 +5,7 @@ import { encodeDeliver, encodeFrame, encodePublishAck } from '../protocol/encode
 import { ERROR_CODES } from '../protocol/error-codes.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameType } from '../protocol/frame-type.js';
-import { PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frames.js';
+import { DEDUP_UNKNOWN_FEATURE, Duplicate, PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frames.js';
 import type { LogRecord } from '../store/message-log.js';
 import { ANYONE, type AccessControl, type Principal } from './access-control.js';
 import type { HubLimits } from './hub-options.js';
@@ -53,6 +53,8 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   principal: Principal = ANYONE;
   private readonly decoder: FrameDecoder;
   private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  /** [P-4.4] granted DEDUP_UNKNOWN_FEATURE: a retry whose original is not known is answered as such. */
+  private dedupUnknown = false;
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
@@ -146,10 +148,12 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.state = 'open';
     const { limits } = this.host;
     this.decoder.maxFrameBytes = limits.maxFrameBytes;
+    const features = this.host.grantFeatures(f.features);
+    this.dedupUnknown = features.includes(DEDUP_UNKNOWN_FEATURE);
     this.send(encodeFrame({
       type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: this.host.hubId,
       maxFrameBytes: limits.maxFrameBytes, maxPayloadBytes: limits.maxPayloadBytes,
-      maxSubscriptions: limits.maxSubscriptionsPerConnection, features: this.host.grantFeatures(f.features),
+      maxSubscriptions: limits.maxSubscriptionsPerConnection, features,
     }));
   }
 
@@ -251,8 +255,10 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.updateReading();
   }
 
-  publishAcked(corr: number, seq: number, duplicate: boolean, bytes: number): void {
+  publishAcked(corr: number, seq: number, duplicate: Duplicate, bytes: number): void {
     this.publishSettled(bytes);
+    // [P-8.10] a client that did not ask for the explicit answer gets version 1's: a duplicate of seq 0.
+    if (duplicate === Duplicate.ORIGINAL_UNKNOWN && !this.dedupUnknown) duplicate = Duplicate.YES;
     this.send(encodePublishAck(corr, seq, duplicate));
   }
 

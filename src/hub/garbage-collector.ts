@@ -20,6 +20,7 @@ const MAX_TRIM_DELAY_INTERVALS = 10;
 export class GarbageCollector {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastTrim = new WeakMap<Topic, number>();
+  private readonly lastPrune = new WeakMap<Topic, number>();
   private running: Promise<void> | undefined;
 
   constructor(
@@ -28,7 +29,7 @@ export class GarbageCollector {
     private readonly clock: Clock,
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
-    private readonly tuning: Pick<HubTuning, 'gcIntervalMs' | 'gcTrimChunk' | 'defaultRetention'>,
+    private readonly tuning: Pick<HubTuning, 'gcIntervalMs' | 'gcTrimChunk' | 'defaultRetention' | 'producerIdleMs' | 'maxProducersPerTopic'>,
   ) {}
 
   start(): void {
@@ -51,6 +52,7 @@ export class GarbageCollector {
 
   async pass(): Promise<void> {
     for (const t of [...this.topics.all()]) {
+      if (!t.closed) await this.pruneProducers(t);
       if (t.closed || t.firstSeq > t.committedSeq) continue;
       const floor = await this.trimPoint(t);
       if (floor < t.firstSeq) continue;
@@ -75,6 +77,35 @@ export class GarbageCollector {
       t.tail.trimThrough(through);
       this.metrics.trimmed.inc(n);
     }
+  }
+
+  /**
+   * [P-4.4] Forgets the topic's idle producers, then removes from the store
+   * the rows of every producer forgotten here (idle, or evicted past the
+   * cap), batched like trims: one transaction per topic at most every few
+   * intervals. Not fenced: any owner would remove the same rows, and an
+   * owner keeps its live producers in memory and rewrites their rows.
+   */
+  private async pruneProducers(t: Topic): Promise<void> {
+    const now = this.clock.now();
+    t.producers.expire(now);
+    const forgotten = t.producers.forgotten;
+    if (forgotten === 0) return;
+    const waited = now - (this.lastPrune.get(t) ?? 0);
+    if (forgotten < MIN_TRIM_RECORDS && waited < MAX_TRIM_DELAY_INTERVALS * this.tuning.gcIntervalMs) return;
+    this.lastPrune.set(t, now);
+    // A record still on its way to the log rewrites its producer's row after
+    // the prune: the prune is complete only when every assigned record is in
+    // the log already; otherwise it is repeated at the next chance.
+    const complete = t.committedSeq >= t.lastSeq;
+    t.producers.forgotten = 0;
+    try {
+      await this.log.pruneProducers(t.name, { usedBefore: now - this.tuning.producerIdleMs, keep: this.tuning.maxProducersPerTopic });
+    } catch (err) {
+      t.producers.forgotten += forgotten;
+      throw err;
+    }
+    if (!complete) t.producers.forgotten += forgotten;
   }
 
   /** Highest seq that may be removed. */

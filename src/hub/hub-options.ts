@@ -52,6 +52,16 @@ export interface HubTuning {
   defaultRetention: { retainCount: number; retainMs: number };
   /** Subscriptions with a backlog series of their own in /metrics, the largest backlogs first (`corral start --metrics-subscriptions`). */
   metricsSubscriptions: number;
+  /** [P-4.4] a producer that published nothing new for this long is forgotten (`corral start --producer-idle`). */
+  producerIdleMs: number;
+  /** [P-4.4] producers remembered per topic, least recently used forgotten first (`--max-producers-per-topic`). */
+  maxProducersPerTopic: number;
+  /**
+   * [P-4.4] how far below a producer's latest seq a retry's original is
+   * looked up in the store, in bounded ranges of the primary key, once it is
+   * older than what the hub keeps in memory.
+   */
+  dedupLookbackSeqs: number;
 }
 
 export interface HubOptions {
@@ -96,4 +106,9 @@ export const DEFAULT_TUNING: HubTuning = {
   gcTrimChunk: 50_000,
   defaultRetention: { retainCount: 0, retainMs: 0 },
   metricsSubscriptions: 100,
+  // As Kafka's producer.id.expiration.ms (docs/decisions/producer-dedup.md).
+  producerIdleMs: 24 * 60 * 60 * 1000,
+  maxProducersPerTopic: 10_000,
+  // A client's whole pipeline (maxPendingPublishesPerConnection) even when others publish in between.
+  dedupLookbackSeqs: 100_000,
 };

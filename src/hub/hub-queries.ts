@@ -97,6 +97,7 @@ export class HubQueries {
         retainCount: retention.retainCount,
         retainMs: retention.retainMs,
         owner: standalone ? this.hub.hubId : liveOwner,
+        producers: live?.producers.size,
         subscriptions: subs.map((s) => ({
           name: s.name, ackedSeq: s.ackedSeq, backlog: Math.max(0, lastSeq - s.ackedSeq), attached: s.attachment !== undefined,
         })),

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { CorralError } from '../protocol/corral-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
-import type {
-  AckFrame, ConfigureTopicFrame, CreditFrame, DeleteTopicFrame, DetachFrame, Frame, PublishFrame, QueryFrame, SubscribeFrame, UnsubscribeFrame,
+import {
+  DEDUP_UNKNOWN_FEATURE, type AckFrame, type ConfigureTopicFrame, type CreditFrame, type DeleteTopicFrame, type DetachFrame, type Frame,
+  type PublishFrame, type QueryFrame, type SubscribeFrame, type UnsubscribeFrame,
 } from '../protocol/frames.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
 import type { Stores } from '../store/stores.js';
@@ -81,7 +82,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.membership = options.membership;
     this.services = new ServiceHost(options.services ?? [], this.ownership, this.stores.metadata, this.logger);
     const { log, metadata } = this.stores;
-    this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic);
+    this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic, this.tuning, this.clock);
     this.deliverer = new Deliverer(log, this.metrics, this.logger, this.tuning.catchUpBatch);
     this.committer = new GroupCommitter(log, {
       committed: (t) => this.deliverer.topicCommitted(t),
@@ -90,7 +91,7 @@ export class Hub implements SessionHost, QueryableHub {
         this.unloadTopic(t, err);
       },
     }, this.metrics, this.tuning.maxCommitRecords);
-    this.publisher = new Publisher(this.committer, log, this.clock, this.metrics);
+    this.publisher = new Publisher(this.committer, log, this.clock, this.metrics, this.tuning.dedupLookbackSeqs);
     this.subs = new SubscriptionManager(metadata, this.deliverer, this.clock, this.metrics);
     this.gc = new GarbageCollector(this.topics, log, this.clock, this.metrics, this.logger, this.tuning);
     this.queries = new HubQueries(this);
@@ -194,7 +195,8 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   grantFeatures(requested: readonly string[]): string[] {
-    return this.services.grant(requested);
+    const core = requested.includes(DEDUP_UNKNOWN_FEATURE) ? [DEDUP_UNKNOWN_FEATURE] : [];
+    return [...this.services.grant(requested), ...core];
   }
 
   closed(session: ClientSession): void {

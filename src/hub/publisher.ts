@@ -1,9 +1,18 @@
 import { CorralError } from '../protocol/corral-error.js';
+import { Duplicate } from '../protocol/frames.js';
 import type { MessageLog } from '../store/message-log.js';
 import type { Clock } from './clock.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { HubMetrics } from './hub-metrics.js';
+import type { ProducerWindow } from './producer-window.js';
 import type { PublishAckTarget, Topic } from './topic.js';
+
+/**
+ * Seqs per store read of a retry's original: a range of the primary key, so
+ * one read is bounded (on SQLite it runs on the event loop) whatever the
+ * topic holds.
+ */
+const LOOKUP_RANGE_SEQS = 4096;
 
 export interface PublishRequest {
   corr: number;
@@ -23,62 +32,94 @@ export class Publisher {
     private readonly log: MessageLog,
     private readonly clock: Clock,
     private readonly metrics: HubMetrics,
+    /** HubTuning.dedupLookbackSeqs */
+    private readonly lookbackSeqs: number,
   ) {}
 
   publish(topic: Topic, req: PublishRequest, target: PublishAckTarget): void {
     const { producerId, producerSeq } = req;
     const bytes = publishBytes(req);
+    const now = this.clock.now();
     if (producerId !== undefined) {
-      const last = topic.producers.get(producerId);
-      if (last && producerSeq <= last.producerSeq) {
-        this.duplicate(topic, req, target, last);
+      const w = topic.producers.get(producerId);
+      if (w && producerSeq <= w.latestProducerSeq) {
+        this.duplicate(topic, req, target, w);
         return;
       }
-      if (last) {
-        last.producerSeq = producerSeq;
-        last.seq = topic.lastSeq + 1;
-      } else {
-        topic.producers.set(producerId, { producerSeq, seq: topic.lastSeq + 1 });
-      }
+      topic.producers.record(producerId, producerSeq, topic.lastSeq + 1, now);
     }
     const seq = ++topic.lastSeq;
     topic.pendingRecords.push({
       seq,
-      timestamp: this.clock.now(),
+      timestamp: now,
       key: req.key && ownCopy(req.key),
       payload: ownCopy(req.payload),
       producerId,
       producerSeq,
     });
-    topic.pendingWaiters.push({ target, corr: req.corr, seq, duplicate: false, bytes });
+    topic.pendingWaiters.push({ target, corr: req.corr, seq, duplicate: Duplicate.NO, bytes });
     this.committer.enqueue(topic);
   }
 
-  private duplicate(topic: Topic, req: PublishRequest, target: PublishAckTarget, last: { producerSeq: number; seq: number }): void {
+  /** [P-4.4] a retry is not stored again: it is answered with its original's seq, or as one whose original is not known. */
+  private duplicate(topic: Topic, req: PublishRequest, target: PublishAckTarget, w: ProducerWindow): void {
     this.metrics.duplicates.inc();
     const bytes = publishBytes(req);
-    const ack = (seq: number): void => {
-      if (seq > topic.committedSeq) {
+    const answer = (seq: number | undefined): void => {
+      if (seq === undefined) {
+        target.publishAcked(req.corr, 0, Duplicate.ORIGINAL_UNKNOWN, bytes);
+      } else if (seq > topic.committedSeq) {
         // The original is not durable yet: answer once the next commit is done.
-        topic.pendingWaiters.push({ target, corr: req.corr, seq, duplicate: true, bytes });
+        topic.pendingWaiters.push({ target, corr: req.corr, seq, duplicate: Duplicate.YES, bytes });
         this.committer.enqueue(topic);
       } else {
-        target.publishAcked(req.corr, seq, true, bytes);
+        target.publishAcked(req.corr, seq, Duplicate.YES, bytes);
       }
     };
-    if (req.producerSeq === last.producerSeq) {
-      ack(last.seq);
+    const known = w.find(req.producerSeq);
+    if (known.kind !== 'older') {
+      answer(known.kind === 'found' ? known.seq : undefined);
       return;
     }
-    const pending = topic.pendingRecords.find((r) => r.producerId === req.producerId && r.producerSeq === req.producerSeq);
-    if (pending) {
-      ack(pending.seq);
-      return;
+    this.original(topic, w, req.producerId!, req.producerSeq).then(answer, (err: unknown) => target.publishFailed(
+      req.corr, err instanceof CorralError ? err : new CorralError('STORE_UNAVAILABLE', 'de-duplication lookup failed', { cause: err }), bytes));
+  }
+
+  /** The original's seq from the window, after one store walk of the producer at a time. */
+  private async original(topic: Topic, w: ProducerWindow, producerId: string, producerSeq: number): Promise<number | undefined> {
+    while (w.extending) await w.extending;
+    const walk = this.walkBack(topic, w, producerId, producerSeq);
+    const extending = walk.then(() => undefined, () => undefined);
+    w.extending = extending;
+    try {
+      return await walk;
+    } finally {
+      if (w.extending === extending) w.extending = undefined;
     }
-    this.log.findByProducer(topic.name, req.producerId!, req.producerSeq).then(
-      (seq) => ack(seq ?? 0),
-      (err: unknown) => target.publishFailed(req.corr, err instanceof CorralError ? err : new CorralError('STORE_UNAVAILABLE', 'de-duplication lookup failed', { cause: err }), bytes),
-    );
+  }
+
+  /**
+   * Reads the producer's records below the window from the store, newest
+   * range first, each a bounded range of the primary key, until the original
+   * is found, passed (producer seqs grow with seqs: it was never stored), or
+   * the lookback or the topic's first stored seq is reached.
+   */
+  private async walkBack(topic: Topic, w: ProducerWindow, producerId: string, producerSeq: number): Promise<number | undefined> {
+    const known = w.find(producerSeq);
+    if (known.kind !== 'older') return known.kind === 'found' ? known.seq : undefined;
+    const floor = Math.max(topic.firstSeq, w.latestSeq - this.lookbackSeqs);
+    for (let to = known.belowSeq - 1; to >= floor && !topic.closed;) {
+      const from = Math.max(floor, to - LOOKUP_RANGE_SEQS + 1);
+      const records = await this.log.producerRecords(topic.name, producerId, from, to);
+      w.extendBack(records, from, to);
+      for (let i = records.length - 1; i >= 0; i--) {
+        const r = records[i]!;
+        if (r.producerSeq === producerSeq) return r.seq;
+        if (r.producerSeq < producerSeq) return undefined;
+      }
+      to = from - 1;
+    }
+    return undefined;
   }
 }
 

@@ -1,8 +1,10 @@
 import { metaKey } from '../store/metadata-store.js';
 import type { Stores } from '../store/stores.js';
+import type { Clock } from './clock.js';
 import type { Owner, Ownership } from './ownership.js';
 import { Subscription, subscriptionPrefix } from './subscription.js';
 import { TailCache, type TailBudget } from './tail-cache.js';
+import { TopicProducers, type ProducerLimits } from './topic-producers.js';
 import { Topic, topicFenceKey, type Retention } from './topic.js';
 
 export type RemoteOwner = Extract<Owner, { kind: 'remote' }>;
@@ -26,6 +28,8 @@ export class TopicRegistry {
     private readonly ownership: Ownership,
     private readonly tailBudget: TailBudget,
     private readonly tailMessages: number,
+    private readonly producerLimits: ProducerLimits,
+    private readonly clock: Clock,
   ) {}
 
   get(name: string): Topic | undefined {
@@ -62,11 +66,12 @@ export class TopicRegistry {
     await metadata.put(fenceKey, String(owner.epoch), { fence: { key: fenceKey, epoch: owner.epoch } });
     const [subs, producers, config] = await Promise.all([
       metadata.list(subscriptionPrefix(name)),
-      log.producers(name),
+      // Bounded: one more than the cap tells whether the store holds more than it may keep.
+      log.producers(name, this.producerLimits.maxProducersPerTopic + 1),
       metadata.get(topicConfigKey(name)),
     ]);
     const topic = new Topic(name, owner.epoch, bounds.firstSeq, bounds.lastSeq,
-      new TailCache(this.tailMessages, this.tailBudget), producers);
+      new TailCache(this.tailMessages, this.tailBudget), new TopicProducers(this.producerLimits, producers, this.clock.now()));
     const prefix = subscriptionPrefix(name);
     for (const e of subs) {
       const subName = e.key.slice(prefix.length);

@@ -1,13 +1,15 @@
 import type { CorralError } from '../protocol/corral-error.js';
-import type { LogRecord, ProducerState } from '../store/message-log.js';
+import type { Duplicate } from '../protocol/frames.js';
+import type { LogRecord } from '../store/message-log.js';
 import { metaKey, type Fence } from '../store/metadata-store.js';
 import type { Subscription } from './subscription.js';
 import type { TailCache } from './tail-cache.js';
+import type { TopicProducers } from './topic-producers.js';
 
 /** Who waits for a publish to become durable. */
 export interface PublishAckTarget {
   /** `bytes` is the size the publish was admitted with, for the target's inbound accounting. */
-  publishAcked(corr: number, seq: number, duplicate: boolean, bytes: number): void;
+  publishAcked(corr: number, seq: number, duplicate: Duplicate, bytes: number): void;
   publishFailed(corr: number, err: CorralError, bytes: number): void;
 }
 
@@ -15,7 +17,7 @@ export interface PublishWaiter {
   target: PublishAckTarget;
   corr: number;
   seq: number;
-  duplicate: boolean;
+  duplicate: Duplicate;
   bytes: number;
 }
 
@@ -42,8 +44,6 @@ export class Topic {
   /** Lowest seq still stored. */
   firstSeq: number;
   readonly subscriptions = new Map<string, Subscription>();
-  /** Last producer seq per producer id, including pending publishes [P-4.4]. */
-  readonly producers = new Map<string, { producerSeq: number; seq: number }>();
   /** Assigned but not yet handed to the store. */
   pendingRecords: LogRecord[] = [];
   pendingWaiters: PublishWaiter[] = [];
@@ -58,12 +58,12 @@ export class Topic {
     firstSeq: number,
     lastSeq: number,
     readonly tail: TailCache,
-    producers: readonly ProducerState[],
+    /** Recent producer seqs per producer id, including pending publishes [P-4.4]. */
+    readonly producers: TopicProducers,
   ) {
     this.firstSeq = firstSeq;
     this.lastSeq = lastSeq;
     this.committedSeq = lastSeq;
-    for (const p of producers) this.producers.set(p.producerId, { producerSeq: p.producerSeq, seq: p.seq });
   }
   /** Fences this owner's subscription writes [P-6.1]. */
   get fence(): Fence {

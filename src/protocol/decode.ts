@@ -1,6 +1,6 @@
 import { CorralError } from './corral-error.js';
 import { FrameType, serviceRangeOf } from './frame-type.js';
-import type { Frame, StartPosition } from './frames.js';
+import { Duplicate, type Frame, type StartPosition } from './frames.js';
 import { WireReader } from './wire-reader.js';
 
 function readStart(r: WireReader): StartPosition {
@@ -12,6 +12,12 @@ function readStart(r: WireReader): StartPosition {
     case 2: return { kind: 'seq', seq };
     default: throw new CorralError('INVALID_ARGUMENT', `unknown start position kind ${kind}`);
   }
+}
+
+function readDuplicate(r: WireReader): Duplicate {
+  const d = r.u8();
+  if (d === Duplicate.NO || d === Duplicate.YES || d === Duplicate.ORIGINAL_UNKNOWN) return d;
+  throw new CorralError('BAD_FRAME', `unknown PUBLISH_ACK duplicate value ${d}`);
 }
 
 /**
@@ -57,7 +63,7 @@ export function decodeBody(type: number, buf: Buffer, start: number, end: number
       break;
     }
     case FrameType.PUBLISH_ACK:
-      f = { type, corr: r.u32(), seq: r.u64(), duplicate: r.u8() === 1 };
+      f = { type, corr: r.u32(), seq: r.u64(), duplicate: readDuplicate(r) };
       break;
     case FrameType.SUBSCRIBE:
       f = { type, corr: r.u32(), subId: r.u32(), topic: r.str(), subscription: r.str(), start: readStart(r), credit: r.u32() };

@@ -1,5 +1,5 @@
 import { FrameType, serviceRangeOf } from './frame-type.js';
-import type { Frame, StartPosition } from './frames.js';
+import type { Duplicate, Frame, StartPosition } from './frames.js';
 import { size, WireWriter } from './wire-writer.js';
 
 const START_KIND = { earliest: 0, latest: 1, seq: 2 } as const;
@@ -81,8 +81,8 @@ export function encodePublish(
     .u32(corr).str(topic).optBytes(key).str(pid).u64(producerSeq).bytes(payload).finish();
 }
 
-export function encodePublishAck(corr: number, seq: number, duplicate: boolean): Buffer {
-  return new WireWriter(FrameType.PUBLISH_ACK, 13).u32(corr).u64(seq).u8(duplicate ? 1 : 0).finish();
+export function encodePublishAck(corr: number, seq: number, duplicate: Duplicate): Buffer {
+  return new WireWriter(FrameType.PUBLISH_ACK, 13).u32(corr).u64(seq).u8(duplicate).finish();
 }
 
 export function encodeDeliver(subId: number, seq: number, timestamp: number, key: Uint8Array | undefined, payload: Uint8Array): Buffer {

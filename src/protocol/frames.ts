@@ -52,12 +52,29 @@ export interface PublishFrame {
   producerSeq: number;
   payload: Buffer;
 }
+/** PUBLISH_ACK's `duplicate` field [P-8.10]: was the publish stored, or was it a retry [P-4.4]. */
+export const Duplicate = {
+  /** Stored now; `seq` is its sequence number. */
+  NO: 0,
+  /** A retry of a stored publish; `seq` is the original's (0 only from a hub or session without DEDUP_UNKNOWN_FEATURE: not known). */
+  YES: 1,
+  /** A retry whose original the hub no longer knows (trimmed, or outside the de-duplication window); `seq` is 0. */
+  ORIGINAL_UNKNOWN: 2,
+} as const;
+export type Duplicate = (typeof Duplicate)[keyof typeof Duplicate];
+
+/**
+ * [P-1.4] The feature under which a hub answers a retry whose original it no
+ * longer knows with Duplicate.ORIGINAL_UNKNOWN; without it, the version 1
+ * answer: Duplicate.YES with seq 0 [P-4.4].
+ */
+export const DEDUP_UNKNOWN_FEATURE = 'dedup-unknown';
+
 export interface PublishAckFrame {
   type: typeof FrameType.PUBLISH_ACK;
   corr: number;
   seq: number;
-  /** The publish repeated one already stored; seq is the stored one's (0 when no longer known). */
-  duplicate: boolean;
+  duplicate: Duplicate;
 }
 export interface SubscribeFrame {
   type: typeof FrameType.SUBSCRIBE;

@@ -19,6 +19,8 @@ export interface TopicInfo {
   retainMs: number;
   /** Hub id of the owner; absent when no live hub owns the topic (cluster: its owner died and no hub took it yet). */
   owner?: string | undefined;
+  /** Producer ids the answering hub remembers for de-duplication [P-4.4]; absent when that hub does not have the topic loaded. */
+  producers?: number | undefined;
   subscriptions: SubscriptionInfo[];
 }
 

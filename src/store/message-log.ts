@@ -43,6 +43,22 @@ export interface ProducerState {
   producerSeq: number;
   /** The topic seq that message got. */
   seq: number;
+  /** Timestamp of the producer's newest stored record (ms since epoch): when it was last used. */
+  lastUsedMs: number;
+}
+
+/** One stored record of a producer, as a retried publish is matched against it. */
+export interface ProducerRecord {
+  seq: number;
+  producerSeq: number;
+}
+
+/** Which producer state `pruneProducers` removes [P-4.4]. */
+export interface ProducerPrune {
+  /** Producers last used before this time (ms since epoch) are removed… */
+  usedBefore: number;
+  /** …and of the others, all but the `keep` most recently used (highest seq). */
+  keep: number;
 }
 
 export interface ReadLimit {
@@ -83,11 +99,26 @@ export interface MessageLog {
   /** Stored record count and payload bytes of a topic (for stats; may scan). */
   usage(topic: string): Promise<{ records: number; bytes: number }>;
   /**
-   * Last stored producer sequence of every producer of the topic. Kept when
-   * the records are trimmed, so de-duplication outlives garbage collection.
+   * Last stored producer sequence of the `limit` most recently used producers
+   * of the topic, most recent (highest seq: a topic's seqs order its
+   * publishes, whatever the owners' clocks say) first. Kept when the
+   * records are trimmed, so de-duplication outlives garbage collection; only
+   * `pruneProducers` removes it. Reads at most the topic's producer rows,
+   * which pruning bounds.
    */
-  producers(topic: string): Promise<ProducerState[]>;
-  /** The seq of a stored record by its producer id and producer sequence. */
-  findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined>;
+  producers(topic: string, limit: number): Promise<ProducerState[]>;
+  /**
+   * Removes the state of the topic's producers that are expired or past the
+   * cap (see ProducerPrune).
+   * Returns how many were removed.
+   */
+  pruneProducers(topic: string, prune: ProducerPrune): Promise<number>;
+  /**
+   * The stored records of one producer with fromSeq <= seq <= toSeq, in seq
+   * order: a range of the topic's primary key, so its cost is bounded by the
+   * range whatever the topic holds (no index by producer: it would cost every
+   * append a second B-tree write).
+   */
+  producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { ERROR_CODES, type ErrorCode } from '../../src/protocol/error-codes.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
 import {
-  PROTOCOL_VERSION, type AckFrame, type Frame, type PublishFrame, type RedirectFrame, type SubscribeFrame,
+  Duplicate, PROTOCOL_VERSION, type AckFrame, type Frame, type PublishFrame, type RedirectFrame, type SubscribeFrame,
 } from '../../src/protocol/frames.js';
 
 /**
@@ -98,7 +98,7 @@ export function isPublish(f: Frame): f is PublishFrame {
 }
 
 export function ack(f: PublishFrame, seq: number): Frame {
-  return { type: FrameType.PUBLISH_ACK, corr: f.corr, seq, duplicate: false };
+  return { type: FrameType.PUBLISH_ACK, corr: f.corr, seq, duplicate: Duplicate.NO };
 }
 
 /** ERROR refusing request `corr`, or with corr 0 and a `subId`, ending that attachment [P-5.9]. */

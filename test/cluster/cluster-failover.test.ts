@@ -55,6 +55,11 @@ function steadyPublisher(client: Client, topic: string): { acked: Map<number, st
       while (inFlight.size < 50 && !stopped) {
         const payload = `p${++n}`;
         const p = client.publish(topic, payload).then((r) => {
+          // Every original is kept while it is retried here: a seq not known is a defect.
+          if (r.seq === undefined) {
+            failed++;
+            return;
+          }
           acked.set(r.seq, payload);
           ackTimes.push(Date.now());
         }, async (err: unknown) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FrameType } from '../../src/protocol/frame-type.js';
-import type { DeliverFrame, Frame, PublishAckFrame, SubscribedFrame } from '../../src/protocol/frames.js';
+import { Duplicate, type DeliverFrame, type Frame, type PublishAckFrame, type SubscribedFrame } from '../../src/protocol/frames.js';
 import { eventually } from '../support/eventually.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 import { RawConnection } from '../support/raw-connection.js';
@@ -102,7 +102,7 @@ describe('hub topics: order, acks, redelivery, GC, de-dup', () => {
     publish(c, 'dedup', 4, 'once', { id: 'p1', seq: 1 });
     const acks = (await c.waitForCount(isAck, 4)) as PublishAckFrame[];
     const byCorr = new Map(acks.map((a) => [a.corr, a]));
-    assert.deepEqual([1, 2, 3, 4].map((k) => [byCorr.get(k)!.seq, byCorr.get(k)!.duplicate]), [[1, false], [2, false], [2, true], [1, true]]);
+    assert.deepEqual([1, 2, 3, 4].map((k) => [byCorr.get(k)!.seq, byCorr.get(k)!.duplicate]), [[1, Duplicate.NO], [2, Duplicate.NO], [2, Duplicate.YES], [1, Duplicate.YES]]);
     c.close();
   });
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { decodeBody } from '../../src/protocol/decode.js';
 import { encodeAck, encodeDeliver, encodeFrame, encodePublish, encodePublishAck } from '../../src/protocol/encode.js';
 import { FrameType, SERVICE_RANGES, serviceRangeOf } from '../../src/protocol/frame-type.js';
-import type { Frame } from '../../src/protocol/frames.js';
+import { Duplicate, type Frame } from '../../src/protocol/frames.js';
 import { decodeChunks, rawFrame } from './recording-sink.js';
 import { MAX_U64, sampleFrames } from './sample-frames.js';
 
@@ -81,7 +81,7 @@ describe('codec round trip [P-2.1]', () => {
       encodePublish(1, 'topic', payload),
       encodeFrame({ type: FrameType.PUBLISH, corr: 1, topic: 'topic', key: undefined, producerId: undefined, producerSeq: 0, payload }),
     );
-    assert.deepEqual(encodePublishAck(3, MAX_U64, true), encodeFrame({ type: FrameType.PUBLISH_ACK, corr: 3, seq: MAX_U64, duplicate: true }));
+    assert.deepEqual(encodePublishAck(3, MAX_U64, Duplicate.YES), encodeFrame({ type: FrameType.PUBLISH_ACK, corr: 3, seq: MAX_U64, duplicate: Duplicate.YES }));
     assert.deepEqual(
       encodeDeliver(4, 5, 6, undefined, payload),
       encodeFrame({ type: FrameType.DELIVER, subId: 4, seq: 5, timestamp: 6, key: undefined, payload }),
@@ -114,6 +114,13 @@ describe('codec refuses what is not a valid frame [P-2.2]', () => {
       }
       const longer = Buffer.concat([buf, Buffer.from([0])]);
       assert.throws(() => decodeBody(f.type, longer, 5, longer.length), { name: 'CorralError', code: 'BAD_FRAME' }, `type 0x${f.type.toString(16)} + 1 byte`);
+    }
+  });
+
+  it('a PUBLISH_ACK duplicate value other than 0, 1, 2 is BAD_FRAME [P-8.10]', () => {
+    assert.deepEqual(decodeOne(hex('0000000e 11 00000007 0000000000000000 02')), { type: FrameType.PUBLISH_ACK, corr: 7, seq: 0, duplicate: Duplicate.ORIGINAL_UNKNOWN });
+    for (const d of ['03', 'ff']) {
+      assert.throws(() => decodeOne(hex(`0000000e 11 00000007 0000000000000000 ${d}`)), { name: 'CorralError', code: 'BAD_FRAME' }, d);
     }
   });
 

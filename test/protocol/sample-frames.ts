@@ -1,5 +1,5 @@
 import { FrameType, SERVICE_RANGES } from '../../src/protocol/frame-type.js';
-import { PROTOCOL_VERSION, type Frame } from '../../src/protocol/frames.js';
+import { Duplicate, PROTOCOL_VERSION, type Frame } from '../../src/protocol/frames.js';
 
 export const MAX_U64 = Number.MAX_SAFE_INTEGER;
 export const MAX_U32 = 0xffffffff;
@@ -25,8 +25,9 @@ export function sampleFrames(): Frame[] {
     { type: FrameType.PUBLISH, corr: 1, topic: 'a', key: undefined, producerId: undefined, producerSeq: 0, payload: Buffer.alloc(0) },
     { type: FrameType.PUBLISH, corr: 2, topic: 'b', key: Buffer.alloc(0), producerId: 'producer-ü', producerSeq: MAX_U64, payload: Buffer.from(UNICODE) },
     { type: FrameType.PUBLISH, corr: 3, topic: 'c', key: Buffer.from([0, 0xff, 0xfe]), producerId: undefined, producerSeq: 0, payload: Buffer.alloc(300, 0xab) },
-    { type: FrameType.PUBLISH_ACK, corr: 1, seq: MAX_U64, duplicate: false },
-    { type: FrameType.PUBLISH_ACK, corr: 2, seq: 0, duplicate: true },
+    { type: FrameType.PUBLISH_ACK, corr: 1, seq: MAX_U64, duplicate: Duplicate.NO },
+    { type: FrameType.PUBLISH_ACK, corr: 2, seq: 9, duplicate: Duplicate.YES },
+    { type: FrameType.PUBLISH_ACK, corr: 3, seq: 0, duplicate: Duplicate.ORIGINAL_UNKNOWN },
     { type: FrameType.SUBSCRIBE, corr: 4, subId: 1, topic: 't', subscription: 's', start: { kind: 'earliest' }, credit: 0 },
     { type: FrameType.SUBSCRIBE, corr: 5, subId: 2, topic: 't', subscription: 's2', start: { kind: 'latest' }, credit: MAX_U32 },
     { type: FrameType.SUBSCRIBE, corr: 6, subId: MAX_U32, topic: 't', subscription: 's3', start: { kind: 'seq', seq: MAX_U64 }, credit: 10 },

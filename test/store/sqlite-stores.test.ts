@@ -10,7 +10,7 @@ import { runMetadataStoreConformance } from './conformance/metadata-store-confor
 import type { StoreHarness } from './conformance/store-harness.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
-import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.js';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/hub-process.js';
@@ -113,6 +113,28 @@ describe('SQLite stores', () => {
     assert.equal((await stores.metadata.get('k'))?.value, 'v');
     assert.equal((await stores.log.bounds('t'))?.epoch, 1);
     await stores.close();
+  });
+
+  it('migrates producer rows of a version 3 file: each counts as used when its record was stored, or now if trimmed', async () => {
+    const path = join(sqliteDir(), 'corral.db');
+    withRawFile(path, (db) => {
+      for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= 3)) db.exec(m.sql);
+      db.pragma('user_version = 3');
+      db.exec(`INSERT INTO topics (id, name, epoch, last_seq) VALUES (1, 't', 1, 2);
+        INSERT INTO messages (topic_id, seq, timestamp, key, payload, producer_id, producer_seq) VALUES (1, 2, 1700000000000, NULL, x'00', 'kept', 5);
+        INSERT INTO producers (topic_id, producer_id, producer_seq, seq) VALUES (1, 'kept', 5, 2), (1, 'trimmed', 9, 1);`);
+    });
+    const before = Date.now();
+    const stores = openSqliteStores({ path, durability: 'process' });
+    try {
+      const producers = await stores.log.producers('t', 10);
+      assert.deepEqual(producers[0], { producerId: 'kept', producerSeq: 5, seq: 2, lastUsedMs: 1_700_000_000_000 });
+      assert.equal(producers[1]?.producerId, 'trimmed');
+      // The migration's clock has whole seconds.
+      assert.ok(producers[1].lastUsedMs >= Math.floor(before / 1000) * 1000 && producers[1].lastUsedMs <= Date.now(), String(producers[1].lastUsedMs));
+    } finally {
+      await stores.close();
+    }
   });
 
   it('refuses a file written by a newer schema version and leaves it untouched', async () => {

@@ -1,5 +1,5 @@
 import type { Client } from '../../src/client/index.js';
-import type { CorralError } from '../../src/protocol/corral-error.js';
+import { CorralError } from '../../src/protocol/corral-error.js';
 
 /** What a bounded publish stream saw: every outcome, by payload. */
 export interface PublishStream {
@@ -31,6 +31,11 @@ export function publishStream(client: Client, topic: string, total: number, wind
       while (inFlight.size < window && made < total) {
         const payload = `m${++made}`;
         const p: Promise<void> = client.publish(topic, payload).then((r) => {
+          // Every original is kept while it is retried here: a seq not known is a defect.
+          if (r.seq === undefined) {
+            failures.push(new CorralError('INTERNAL', `publish of ${payload} answered as a duplicate of an original the hub no longer knows`));
+            return;
+          }
           acked.set(r.seq, payload);
           ackTimes.push(Date.now());
         }, (err: CorralError) => { failures.push(err); }).finally(() => inFlight.delete(p));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CorralError } from '../../protocol/corral-error.js';
-import type { LogRecord, MessageLog, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
+import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import type { Durability } from '../stores.js';
 import { encodeEntry, type JournalEntry } from './journal-entry.js';
 import { JournalSegments } from './journal-segments.js';
@@ -169,22 +169,31 @@ export class JournaledLog implements MessageLog {
     return this.inner.usage(topic);
   }
 
-  async producers(topic: string): Promise<ProducerState[]> {
+  async producers(topic: string, limit: number): Promise<ProducerState[]> {
     await this.#flushAll();
-    return this.inner.producers(topic);
+    return this.inner.producers(topic, limit);
   }
 
-  async findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
-    // A retry usually follows its original closely: look among the journaled records first,
-    // once the write that may carry the original has finished.
+  async pruneProducers(topic: string, prune: ProducerPrune): Promise<number> {
+    await this.#flushAll();
+    return this.inner.pruneProducers(topic, prune);
+  }
+
+  /** Journaled records first (a retry usually follows its original closely), the store behind for the rest of the range. */
+  async producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]> {
+    this.#checkOpen();
+    // Once the write that may carry the originals has finished; then, as in
+    // read, the pending list is taken before the store is asked.
     await this.#writing;
     const pending = this.#topics.get(topic)?.pending ?? [];
-    for (let i = pending.length - 1; i >= 0; i--) {
+    const firstPending = pending[0]?.seq ?? Infinity;
+    const out = fromSeq < firstPending ? await this.inner.producerRecords(topic, producerId, fromSeq, Math.min(toSeq, firstPending - 1)) : [];
+    for (let i = Math.max(0, fromSeq - firstPending); i < pending.length; i++) {
       const r = pending[i]!;
-      if (r.producerId === producerId && r.producerSeq === producerSeq) return r.seq;
+      if (r.seq > toSeq) break;
+      if (r.producerId === producerId) out.push({ seq: r.seq, producerSeq: r.producerSeq });
     }
-    await this.#flushAll();
-    return this.inner.findByProducer(topic, producerId, producerSeq);
+    return out;
   }
 
   async close(): Promise<void> {

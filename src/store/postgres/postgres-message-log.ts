@@ -1,5 +1,5 @@
 import { CorralError } from '../../protocol/corral-error.js';
-import type { LogRecord, MessageLog, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
+import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import { PG_TYPE, type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
 import { guardStore } from './postgres-store-error.js';
 
@@ -258,24 +258,45 @@ export class PostgresMessageLog implements MessageLog {
     });
   }
 
-  producers(topic: string): Promise<ProducerState[]> {
+  producers(topic: string, limit: number): Promise<ProducerState[]> {
     return guardStore(async () => {
-      const rows = await this.sql<Array<{ producer_id: string; producer_seq: number; seq: number }>>`
-        SELECT producer_id, producer_seq, seq FROM corral_producers
+      // Sorts the topic's producer rows (no index: pruning keeps them few).
+      const rows = await this.sql<Array<{ producer_id: string; producer_seq: number; seq: number; last_used: number }>>`
+        SELECT producer_id, producer_seq, seq, last_used FROM corral_producers
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})
-        ORDER BY producer_id`;
-      return rows.map((r) => ({ producerId: r.producer_id, producerSeq: r.producer_seq, seq: r.seq }));
+        ORDER BY seq DESC
+        LIMIT ${limit}`;
+      return rows.map((r) => ({ producerId: r.producer_id, producerSeq: r.producer_seq, seq: r.seq, lastUsedMs: r.last_used }));
     });
   }
 
-  findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
+  pruneProducers(topic: string, prune: ProducerPrune): Promise<number> {
     return guardStore(async () => {
-      const rows = await this.sql<Array<{ seq: number }>>`
-        SELECT seq FROM corral_records
+      const [row] = await this.sql<[{ deleted: number }]>`
+        WITH t AS (SELECT id FROM corral_topics WHERE name = ${topic}),
+        kept AS (
+          SELECT p.producer_id FROM corral_producers AS p, t WHERE p.topic_id = t.id
+          ORDER BY p.seq DESC LIMIT ${prune.keep}
+        ), d AS (
+          DELETE FROM corral_producers AS p USING t
+          WHERE p.topic_id = t.id
+            AND (p.last_used < ${prune.usedBefore} OR p.producer_id NOT IN (SELECT producer_id FROM kept))
+          RETURNING 1
+        )
+        SELECT count(*)::int AS deleted FROM d`;
+      return row?.deleted ?? 0;
+    });
+  }
+
+  producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]> {
+    return guardStore(async () => {
+      // A range of the primary key: bounded by toSeq - fromSeq, whatever the topic holds.
+      const rows = await this.sql<Array<{ seq: number; producer_seq: number }>>`
+        SELECT seq, producer_seq FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})
-          AND producer_id = ${producerId} AND producer_seq = ${producerSeq}
-        ORDER BY seq LIMIT 1`;
-      return rows[0]?.seq;
+          AND seq >= ${fromSeq} AND seq <= ${toSeq} AND producer_id = ${producerId}
+        ORDER BY seq`;
+      return rows.map((r) => ({ seq: r.seq, producerSeq: r.producer_seq }));
     });
   }
 

@@ -1,11 +1,12 @@
 import { CorralError } from '../../protocol/corral-error.js';
 import { migration001Metadata } from './migrations/migration-001-metadata.js';
 import { migration002MessageLog } from './migrations/migration-002-message-log.js';
+import { migration003ProducerWindow } from './migrations/migration-003-producer-window.js';
 import type { PostgresMigration } from './migrations/postgres-migration.js';
 import { checkSchemaName, type PostgresSql } from './postgres-connection.js';
 
 /** Every migration, in version order. */
-export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [migration001Metadata, migration002MessageLog];
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [migration001Metadata, migration002MessageLog, migration003ProducerWindow];
 
 /** The schema version this code expects. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

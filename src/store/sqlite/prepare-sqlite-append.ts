@@ -37,7 +37,7 @@ function insertArgs(topicId: number, records: readonly LogRecord[], from: number
  *
  * In:  batches of records per topic, each with the epoch its writer claimed.
  * Out: per batch, true = stored (messages, topics.last_seq, producers
- *      raised), false = fenced (the topic's epoch is higher;
+ *      raised with the time of their newest record), false = fenced (the topic's epoch is higher;
  *      nothing of that batch is written).
  * Throws CorralError INTERNAL, rolling back the whole call, for a topic never
  * claimed or a seq that is not the topic's lastSeq + 1, + 2, … (caller bugs).
@@ -48,9 +48,9 @@ export function prepareSqliteAppend(h: Database): Transaction<(batches: readonly
   const insertOne = h.prepare<unknown[]>(`${INSERT_MESSAGES} ${ROW_PLACEHOLDERS}`);
   const insertChunk = h.prepare<unknown[]>(`${INSERT_MESSAGES} ${Array(ROWS_PER_INSERT).fill(ROW_PLACEHOLDERS).join(', ')}`);
   // Keeps the highest producer_seq: a lower one stored later does not move it back.
-  const upsertProducer = h.prepare<[number, string, number, number]>(
-    `INSERT INTO producers (topic_id, producer_id, producer_seq, seq) VALUES (?, ?, ?, ?)
-     ON CONFLICT (topic_id, producer_id) DO UPDATE SET producer_seq = excluded.producer_seq, seq = excluded.seq
+  const upsertProducer = h.prepare<[number, string, number, number, number]>(
+    `INSERT INTO producers (topic_id, producer_id, producer_seq, seq, last_used) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (topic_id, producer_id) DO UPDATE SET producer_seq = excluded.producer_seq, seq = excluded.seq, last_used = excluded.last_used
      WHERE excluded.producer_seq > producers.producer_seq`,
   );
 
@@ -74,7 +74,7 @@ export function prepareSqliteAppend(h: Database): Transaction<(batches: readonly
     for (; i < recs.length; i++) insertOne.run(...insertArgs(t.id, recs, i, 1));
     const lastSeq = t.last_seq + recs.length;
     setLastSeq.run(lastSeq, t.id);
-    for (const [producerId, r] of highest ?? []) upsertProducer.run(t.id, producerId, r.producerSeq, r.seq);
+    for (const [producerId, r] of highest ?? []) upsertProducer.run(t.id, producerId, r.producerSeq, r.seq, r.timestamp);
   }
 
   return h.transaction((batches: readonly TopicBatch[]): boolean[] =>

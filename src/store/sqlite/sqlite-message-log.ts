@@ -1,6 +1,6 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import { CorralError } from '../../protocol/corral-error.js';
-import type { LogRecord, MessageLog, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
+import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import { prepareSqliteAppend, SELECT_TOPIC, type TopicRow } from './prepare-sqlite-append.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
@@ -44,8 +44,9 @@ export class SqliteMessageLog implements MessageLog {
   readonly #read: Statement<[string, number], MessageRow>;
   readonly #lastSeqBefore: Statement<[string, number], number | null>;
   readonly #usage: Statement<[string], { records: number; bytes: number }>;
-  readonly #producers: Statement<[string], ProducerState>;
-  readonly #findByProducer: Statement<[string, string, number], number>;
+  readonly #producers: Statement<[string, number], ProducerState>;
+  readonly #pruneProducers: Statement<[string, number, string, number]>;
+  readonly #producerRecords: Statement<[string, number, number, string], ProducerRecord>;
 
   constructor(db: SqliteDatabase) {
     const h = db.handle;
@@ -86,16 +87,20 @@ export class SqliteMessageLog implements MessageLog {
     this.#usage = h.prepare(
       `SELECT count(*) AS records, coalesce(sum(length(payload)), 0) AS bytes FROM messages WHERE topic_id = ${TOPIC_ID}`,
     );
+    // Sorts the topic's producer rows (no index: pruning keeps them few).
     this.#producers = h.prepare(
-      `SELECT producer_id AS producerId, producer_seq AS producerSeq, seq
-       FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY producer_id`,
+      `SELECT producer_id AS producerId, producer_seq AS producerSeq, seq, last_used AS lastUsedMs
+       FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY seq DESC LIMIT ?`,
     );
-    // A scan of the topic (no index: it would cost every append a leaf write); only old retries ask.
-    this.#findByProducer = h
-      .prepare<[string, string, number], number>(
-        `SELECT seq FROM messages WHERE topic_id = ${TOPIC_ID} AND producer_id = ? AND producer_seq = ?`,
-      )
-      .pluck();
+    this.#pruneProducers = h.prepare(
+      `DELETE FROM producers WHERE topic_id = ${TOPIC_ID} AND (last_used < ? OR producer_id NOT IN (
+         SELECT producer_id FROM producers WHERE topic_id = ${TOPIC_ID} ORDER BY seq DESC LIMIT ?))`,
+    );
+    // A range of the primary key: bounded by toSeq - fromSeq, whatever the topic holds.
+    this.#producerRecords = h.prepare(
+      `SELECT seq, producer_seq AS producerSeq FROM messages
+       WHERE topic_id = ${TOPIC_ID} AND seq >= ? AND seq <= ? AND producer_id = ? ORDER BY seq`,
+    );
     this.#db = db;
     db.retain();
   }
@@ -147,12 +152,16 @@ export class SqliteMessageLog implements MessageLog {
     return this.#call(() => this.#usage.get(topic)!);
   }
 
-  async producers(topic: string): Promise<ProducerState[]> {
-    return this.#call(() => this.#producers.all(topic));
+  async producers(topic: string, limit: number): Promise<ProducerState[]> {
+    return this.#call(() => this.#producers.all(topic, limit));
   }
 
-  async findByProducer(topic: string, producerId: string, producerSeq: number): Promise<number | undefined> {
-    return this.#call(() => this.#findByProducer.get(topic, producerId, producerSeq));
+  async pruneProducers(topic: string, prune: ProducerPrune): Promise<number> {
+    return this.#call(() => this.#pruneProducers.run(topic, prune.usedBefore, topic, prune.keep).changes);
+  }
+
+  async producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]> {
+    return this.#call(() => this.#producerRecords.all(topic, fromSeq, toSeq, producerId));
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,22 @@ DROP INDEX append_spans_by_time;
 DROP TABLE append_spans;
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- The de-duplication window is bounded (docs/decisions/producer-dedup.md):
+-- a producer's state expires when it has not been used for the idle time,
+-- and only the most recently used ones are kept per topic. last_used is the
+-- timestamp of the producer's newest stored record. No index: a topic's rows
+-- are bounded by pruning, and an index would cost every append a leaf write.
+-- Existing rows count as used when their record was stored, or now when it
+-- was trimmed, so an upgrade forgets nobody before the idle time has passed.
+ALTER TABLE producers ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
+UPDATE producers SET last_used = coalesce(
+  (SELECT m.timestamp FROM messages m WHERE m.topic_id = producers.topic_id AND m.seq = producers.seq),
+  CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

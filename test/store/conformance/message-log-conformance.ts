@@ -52,9 +52,10 @@ export function runMessageLogConformance(backend: string, open: () => Promise<St
         assert.deepEqual(await log.topics(), []);
         assert.equal(await log.bounds('t'), undefined);
         assert.deepEqual(await log.read('t', 1, NO_LIMIT), []);
-        assert.deepEqual(await log.producers('t'), []);
+        assert.deepEqual(await log.producers('t', 10), []);
+        assert.equal(await log.pruneProducers('t', { usedBefore: T0, keep: 0 }), 0);
         assert.deepEqual(await log.usage('t'), { records: 0, bytes: 0 });
-        assert.equal(await log.findByProducer('t', 'p', 1), undefined);
+        assert.deepEqual(await log.producerRecords('t', 'p', 1, 100), []);
         assert.equal(await log.lastSeqBefore('t', T0 * 2), 0);
         assert.equal(await log.trim('t', 10), 0);
       });
@@ -242,7 +243,7 @@ export function runMessageLogConformance(backend: string, open: () => Promise<St
       }
 
       async function producerStates(topic: string): Promise<Array<[string, number, number]>> {
-        const states = await h.store.producers(topic);
+        const states = await h.store.producers(topic, 1000);
         return states.map((s): [string, number, number] => [s.producerId, s.producerSeq, s.seq]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
       }
 
@@ -283,20 +284,66 @@ export function runMessageLogConformance(backend: string, open: () => Promise<St
         assert.deepEqual(await producerStates('b'), [['p', 4, 2]]);
       });
 
-      it('finds a stored record by producer id and producer sequence', async () => {
+      it('lists the most recently used producers (highest seq) first, at most the limit, with the time of their newest record', async () => {
+        const log = h.store;
+        await log.claim('t', 1);
+        // Clocks may disagree with the order of seqs (a new owner's may lag): seqs decide.
+        const at = (seq: number, producerId: string, producerSeq: number, ts: number): LogRecord => ({ ...produced(seq, producerId, producerSeq), timestamp: ts });
+        await log.append([batch('t', 1, [at(1, 'a', 1, T0 + 10), at(2, 'b', 1, T0 + 30), at(3, 'c', 1, T0 + 20), at(4, 'a', 2, T0 + 40)])]);
+        await log.append([batch('t', 1, [at(5, 'd', 1, T0 + 30)])]);
+        assert.deepEqual(await log.producers('t', 10), [
+          { producerId: 'd', producerSeq: 1, seq: 5, lastUsedMs: T0 + 30 },
+          { producerId: 'a', producerSeq: 2, seq: 4, lastUsedMs: T0 + 40 },
+          { producerId: 'c', producerSeq: 1, seq: 3, lastUsedMs: T0 + 20 },
+          { producerId: 'b', producerSeq: 1, seq: 2, lastUsedMs: T0 + 30 },
+        ]);
+        assert.deepEqual((await log.producers('t', 2)).map((p) => p.producerId), ['d', 'a']);
+        // A retry (a producerSeq not above the stored one) does not count as a use.
+        await log.append([batch('t', 1, [at(6, 'c', 1, T0 + 50)])]);
+        assert.deepEqual((await log.producers('t', 10)).map((p) => [p.producerId, p.lastUsedMs]), [['d', T0 + 30], ['a', T0 + 40], ['c', T0 + 20], ['b', T0 + 30]]);
+      });
+
+      it('prunes expired producers and all but the most recently used', async () => {
         const log = h.store;
         await log.claim('t', 1);
         await log.claim('u', 1);
-        await log.append([batch('t', 1, [produced(1, 'p', 1), produced(2, 'q', 1), produced(3, 'p', 2)]), batch('u', 1, [produced(1, 'p', 3)])]);
-        assert.equal(await log.findByProducer('t', 'p', 1), 1);
-        assert.equal(await log.findByProducer('t', 'p', 2), 3);
-        assert.equal(await log.findByProducer('t', 'q', 1), 2);
-        assert.equal(await log.findByProducer('t', 'p', 3), undefined);
-        assert.equal(await log.findByProducer('t', 'r', 1), undefined);
-        assert.equal(await log.findByProducer('u', 'p', 3), 1);
+        const recs = Array.from({ length: 50 }, (_, i) => ({ ...produced(i + 1, `p${String(i).padStart(2, '0')}`, 1), timestamp: T0 + i }));
+        await log.append([batch('t', 1, recs), batch('u', 1, [produced(1, 'p00', 1)])]);
+        assert.equal(await log.pruneProducers('t', { usedBefore: T0 + 10, keep: 1000 }), 10);
+        assert.equal((await log.producers('t', 1000)).length, 40);
+        assert.equal(await log.pruneProducers('t', { usedBefore: T0, keep: 25 }), 15);
+        const left = await log.producers('t', 1000);
+        assert.deepEqual(left.map((p) => p.producerId), Array.from({ length: 25 }, (_, i) => `p${49 - i}`));
+        assert.equal(await log.pruneProducers('t', { usedBefore: T0, keep: 25 }), 0);
+        // Other topics keep theirs; a pruned producer that publishes again is known again.
+        assert.deepEqual(await producerStates('u'), [['p00', 1, 1]]);
+        await log.append([batch('t', 1, [{ ...produced(51, 'p00', 2), timestamp: T0 + 100 }])]);
+        assert.deepEqual((await log.producers('t', 1))[0], { producerId: 'p00', producerSeq: 2, seq: 51, lastUsedMs: T0 + 100 });
+      });
+
+      it('prunes by seq past the cap, whatever the timestamps say', async () => {
+        const log = h.store;
+        await log.claim('t', 1);
+        await log.append([batch('t', 1, ['c', 'a', 'd', 'b'].map((id, i) => ({ ...produced(i + 1, id, 1), timestamp: T0 + 10 - i })))]);
+        assert.equal(await log.pruneProducers('t', { usedBefore: 0, keep: 2 }), 2);
+        assert.deepEqual((await log.producers('t', 10)).map((p) => p.producerId), ['b', 'd']);
+      });
+
+      it('lists the records of one producer within a seq range', async () => {
+        const log = h.store;
+        await log.claim('t', 1);
+        await log.claim('u', 1);
+        await log.append([
+          batch('t', 1, [produced(1, 'p', 1), produced(2, 'q', 1), produced(3, 'p', 2), produced(4, undefined, 0), produced(5, 'p', 5)]),
+          batch('u', 1, [produced(1, 'p', 3)]),
+        ]);
+        assert.deepEqual(await log.producerRecords('t', 'p', 1, 5), [{ seq: 1, producerSeq: 1 }, { seq: 3, producerSeq: 2 }, { seq: 5, producerSeq: 5 }]);
+        assert.deepEqual(await log.producerRecords('t', 'p', 2, 4), [{ seq: 3, producerSeq: 2 }]);
+        assert.deepEqual(await log.producerRecords('t', 'q', 1, 100), [{ seq: 2, producerSeq: 1 }]);
+        assert.deepEqual(await log.producerRecords('t', 'r', 1, 100), []);
+        assert.deepEqual(await log.producerRecords('u', 'p', 1, 1), [{ seq: 1, producerSeq: 3 }]);
         await log.trim('t', 1);
-        assert.equal(await log.findByProducer('t', 'p', 1), undefined);
-        assert.equal(await log.findByProducer('t', 'p', 2), 3);
+        assert.deepEqual(await log.producerRecords('t', 'p', 1, 3), [{ seq: 3, producerSeq: 2 }]);
       });
     });
 
@@ -368,8 +415,8 @@ export function runMessageLogConformance(backend: string, open: () => Promise<St
       const log = await h.reopen();
       assert.deepEqual(await log.topics(), topicsBefore);
       assert.deepStrictEqual(await log.read('t', 1, NO_LIMIT), recs.slice(2));
-      assert.deepEqual(await log.producers('t'), [{ producerId: 'p', producerSeq: 5, seq: 5 }]);
-      assert.equal(await log.findByProducer('t', 'p', 4), 4);
+      assert.deepEqual(await log.producers('t', 10), [{ producerId: 'p', producerSeq: 5, seq: 5, lastUsedMs: recs[4]!.timestamp }]);
+      assert.deepEqual(await log.producerRecords('t', 'p', 4, 4), [{ seq: 4, producerSeq: 4 }]);
       await assert.rejects(log.claim('t', 3), (err: unknown) => isCorralError(err, 'FENCED'));
       assert.deepEqual(await log.append([batch('t', 4, records(6, 1))]), [true]);
     });
