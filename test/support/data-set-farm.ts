@@ -8,6 +8,8 @@ const SCRIPT = fileURLToPath(new URL('./data-set-server.js', import.meta.url));
 export interface ServerEvent {
   event: 'ready' | 'change' | 'retrieving' | 'failed';
   at?: number;
+  /** The server's farm clock error bound at the swap, ms. */
+  errorBound?: number;
   version: string;
   previous?: string;
   scheduledAt?: number;

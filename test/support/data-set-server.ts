@@ -8,11 +8,10 @@
  * version carry the same value (the farm's data sets hold one generation
  * per version). Without arguments (the test runner loading it) it does nothing.
  */
-import { connect, DataSet } from '../../src/client/index.js';
+import { connect, DataSet, FarmClock } from '../../src/client/index.js';
 import { precise, wallMinusPrecise } from './true-clock.js';
 
 const [url, name, skewArg, pageArg, readArg] = process.argv.slice(2);
-
 
 const say = (doc: object): void => { process.stdout.write(JSON.stringify(doc) + '\n'); };
 
@@ -21,14 +20,15 @@ async function main(): Promise<void> {
   const client = await connect(url!, { name: 'data-set-server', reconnect: { initialDelayMs: 50, maxDelayMs: 250 } });
   let mixes = 0;
   let said = '';
-  const ds = await DataSet.open(client, name!, { clock: () => precise() + skew, pollMs: 300, ...(pageArg && pageArg !== '0' ? { pageBytes: Number(pageArg) } : {}) });
+  const farmClock = await FarmClock.start(client, { clock: () => precise() + skew });
+  const ds = await DataSet.open(client, name!, { farmClock, pollMs: 300, ...(pageArg && pageArg !== '0' ? { pageBytes: Number(pageArg) } : {}) });
   ds.on('change', (c) => {
     // Read first, calibrated after: the calibration's busy loop must not delay the reading.
     const p = precise();
     const at = p + wallMinusPrecise();
     const r = ds.lastRetrieval?.version === c.version ? ds.lastRetrieval : undefined;
     say({
-      event: 'change', at, version: c.version, previous: c.previous, scheduledAt: c.scheduledAt, late: c.late, bootstrap: c.bootstrap,
+      event: 'change', at, errorBound: farmClock.read().errorBound, version: c.version, previous: c.previous, scheduledAt: c.scheduledAt, late: c.late, bootstrap: c.bootstrap,
       size: ds.size, mixes, bytes: r?.bytes, retrievalMs: r?.ms,
     });
   });
