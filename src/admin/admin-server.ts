@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AccessControl } from '../hub/access-control.js';
 import type { Hub } from '../hub/hub.js';
 import { HubQueries } from '../hub/hub-queries.js';
 import { listen } from '../hub/listen.js';
+import type { TlsIdentity } from '../hub/tcp-listener.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 
 /**
@@ -13,7 +15,7 @@ import { DASHBOARD_HTML } from './dashboard-page.js';
  * bearer token or as the password of HTTP Basic (so a browser can open the
  * dashboard); /healthz stays open for load balancers and service managers.
  */
-export async function startAdminServer(hub: Hub, host: string, port: number): Promise<Server> {
+export async function startAdminServer(hub: Hub, host: string, port: number, tls?: TlsIdentity): Promise<Server> {
   const queries = new HubQueries(hub);
   const routes: Record<string, () => Promise<{ type: string; body: string }>> = {
     '/metrics': async () => ({ type: hub.metrics.registry.contentType, body: await hub.metrics.registry.metrics() }),
@@ -42,7 +44,8 @@ export async function startAdminServer(hub: Hub, host: string, port: number): Pr
       res.end(JSON.stringify({ error: 'internal error' }));
     });
   };
-  const server = createServer(handle);
+  // With the hub's TLS identity the admin port speaks HTTPS only: an admin credential never crosses in the clear.
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
   await listen(server, host, port);
   return server;
 }

@@ -15,7 +15,7 @@ import { LoadSampler } from '../hub/load-sampler.js';
 import { Membership } from '../hub/membership.js';
 import { Rebalancer } from '../hub/rebalancer.js';
 import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
-import { listenTcp } from '../hub/tcp-listener.js';
+import { listenTcp, type TlsIdentity } from '../hub/tcp-listener.js';
 import { builtInServices } from '../services/built-in-services.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
 import { withJournal } from '../store/journal/with-journal.js';
@@ -36,6 +36,8 @@ export interface RunHubOptions {
   leaseMs: number;
   /** Cluster: how often load is levelled (0 = never). */
   rebalanceMs: number;
+  /** TLS on both ports (`corrals://`, `https://`); undefined = plain TCP and HTTP. */
+  tls?: TlsIdentity;
   /** Who may connect and do what; undefined = everyone, everything. */
   access: AccessControl | undefined;
   durability: Durability;
@@ -137,9 +139,9 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
   const sampler = new LoadSampler(hub);
   await hub.start();
   cleanup.push(() => hub.stop());
-  const tcp = await listenOrExplain('protocol', '--port', opts.host, opts.port, () => listenTcp(hub, opts.host, opts.port));
+  const tcp = await listenOrExplain('protocol', '--port', opts.host, opts.port, () => listenTcp(hub, opts.host, opts.port, opts.tls));
   cleanup.push(() => { tcp.close(); });
-  const http = await listenOrExplain('admin', '--http-port', opts.httpHost, opts.httpPort, () => startAdminServer(hub, opts.httpHost, opts.httpPort));
+  const http = await listenOrExplain('admin', '--http-port', opts.httpHost, opts.httpPort, () => startAdminServer(hub, opts.httpHost, opts.httpPort, opts.tls));
   cleanup.push(() => { http.close(); });
   const t = addressOf(tcp);
   const h = addressOf(http);
@@ -172,8 +174,8 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
   };
   return {
     hub,
-    url: `corral://${t.host}:${t.port}`,
-    httpUrl: `http://${h.host}:${h.port}`,
+    url: `${opts.tls ? 'corrals' : 'corral'}://${t.host}:${t.port}`,
+    httpUrl: `${opts.tls ? 'https' : 'http'}://${h.host}:${h.port}`,
     mode: opts.store ? 'cluster, PostgreSQL' : 'standalone, SQLite',
     shutdown,
   };

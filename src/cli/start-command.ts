@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from './config-file.js';
 import { parseDuration } from './parse-duration.js';
-import { loadAccess } from './load-access.js';
+import { loadAccess, loadTlsIdentity } from './security-options.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -34,6 +34,8 @@ interface StartOptions {
   token?: string;
   tokenFile?: string;
   credentials?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   durability: 'fsync' | 'process';
   maxPayload: number;
   maxConnections: number;
@@ -64,6 +66,8 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--http-port <n>', 'admin HTTP port (0 = any free port)').env('CORRAL_HTTP_PORT').default(7401).argParser(portNumber))
     .addOption(new Option('--token <token>', 'clients must present this token (it may do everything)').env('CORRAL_TOKEN'))
     .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE'))
+    .addOption(new Option('--tls-cert <path>', 'serve TLS on both ports (corrals://, https://) with this certificate chain, PEM').env('CORRAL_TLS_CERT'))
+    .addOption(new Option('--tls-key <path>', 'the private key of --tls-cert, PEM').env('CORRAL_TLS_KEY'))
     .addOption(new Option('--credentials <path>', 'per-client tokens and permissions, JSON (docs/security.md)').env('CORRAL_CREDENTIALS'))
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
@@ -96,7 +100,7 @@ export function addStartCommand(program: Command): void {
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
-        access: loadAccess(o), durability: o.durability, logLevel: o.logLevel,
+        access: loadAccess(o), tls: loadTlsIdentity(o), durability: o.durability, logLevel: o.logLevel,
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
         tuning: {
           gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge },

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { connect, type Client } from '../client/index.js';
 import { parseHubUrl } from '../protocol/hub-url.js';
 import { isCorralError } from '../protocol/corral-error.js';
-import { readSecretFile } from './load-access.js';
+import { readPem, readSecretFile } from './security-options.js';
 
 export const DEFAULT_URL = 'corral://127.0.0.1:7400';
 
@@ -11,6 +11,7 @@ export interface ClientCommandOptions {
   url: string;
   token?: string;
   tokenFile?: string;
+  ca?: string;
 }
 
 function hubUrl(v: string): string {
@@ -25,15 +26,17 @@ function hubUrl(v: string): string {
 /** Adds --url and --token or --token-file (or CORRAL_URL, CORRAL_TOKEN, CORRAL_TOKEN_FILE) to a client command. */
 export function addClientOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--url <url>', 'hub address: corral://host:port[,host:port...]').env('CORRAL_URL').default(DEFAULT_URL).argParser(hubUrl))
+    .addOption(new Option('--url <url>', 'hub address: corral://host:port[,host:port...] (corrals:// for TLS)').env('CORRAL_URL').default(DEFAULT_URL).argParser(hubUrl))
     .addOption(new Option('--token <token>', 'token the hub requires').env('CORRAL_TOKEN'))
-    .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE').conflicts('token'));
+    .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE').conflicts('token'))
+    .addOption(new Option('--ca <path>', 'CA certificates (PEM) to trust for corrals:// hubs, besides the system\'s').env('CORRAL_CA'));
 }
 
 /** Connects, runs `fn`, and closes the client however `fn` ends. */
 export async function withClient<T>(name: string, opts: ClientCommandOptions, fn: (client: Client) => Promise<T>): Promise<T> {
   const token = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
-  const client = await connect(opts.url, { token, name: `corral-cli/${name}` });
+  const tls = opts.ca !== undefined ? { ca: readPem(opts.ca, 'CA file') } : undefined;
+  const client = await connect(opts.url, { token, name: `corral-cli/${name}`, tls });
   // Never silent while the hub is away: a command waiting on a reconnect says so.
   client.on('disconnect', (err) => process.stderr.write(`corral: lost the connection to the hub (${err.message}); reconnecting…\n`));
   client.on('reconnect', (hub) => process.stderr.write(`corral: reconnected to ${hub.hubId} at ${hub.address}\n`));

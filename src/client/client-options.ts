@@ -28,8 +28,17 @@ export interface ConnectOptions {
    */
   pingTimeoutMs?: number;
   reconnect?: ReconnectOptions;
-  /** How to open a byte stream to a hub (default: TCP). */
+  /** TLS for `corrals://` hubs: whom to trust (default: the system's CAs). */
+  tls?: ClientTlsOptions;
+  /** How to open a byte stream to a hub (default: TCP, or TLS for `corrals://`). */
   transport?: Transport;
+}
+
+export interface ClientTlsOptions {
+  /** CA certificates (PEM) the hubs' certificates must chain to; default Node's bundled CAs. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Name to check the certificate against, when it differs from the address's host. */
+  servername?: string;
 }
 
 export interface PublishOptions {

@@ -7,7 +7,7 @@ import { FrameType } from '../protocol/frame-type.js';
 import { SERVICE_RANGES } from '../protocol/frame-type.js';
 import { DEDUP_UNKNOWN_FEATURE, Duplicate, type DeliverFrame, type RedirectFrame, type ServiceFrame, type StartPosition, type SubscribedFrame } from '../protocol/frames.js';
 import { decodeServiceMessage } from '../protocol/service-envelope.js';
-import { parseHostPort, parseHubUrl, type HubAddress } from '../protocol/hub-url.js';
+import { hubUrlUsesTls, parseHostPort, parseHubUrl, type HubAddress } from '../protocol/hub-url.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
 import { AttachRequest, type AttachListener } from './attach-request.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
@@ -24,7 +24,7 @@ import { ServiceChannel, type ServiceChannelHost } from './service-channel.js';
 import type { ServiceRequest } from './service-request.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { TopicRouter } from './topic-router.js';
-import { tcpTransport } from './transport.js';
+import { tcpTransport, tlsTransport } from './transport.js';
 
 export interface ClientEvents {
   /** The connection to the bootstrap hub was lost; the client reconnects. */
@@ -72,11 +72,11 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
   private readonly backoff: BackoffOptions;
   private readonly maxAttempts: number;
 
-  private constructor(private readonly addresses: readonly HubAddress[], options: ConnectOptions) {
+  private constructor(private readonly addresses: readonly HubAddress[], options: ConnectOptions, secure: boolean) {
     super();
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
     this.router = new TopicRouter({
-      transport: options.transport ?? tcpTransport,
+      transport: options.transport ?? (secure ? tlsTransport(options.tls) : tcpTransport),
       token: options.token ?? '',
       name: options.name ?? 'corral-client',
       // [P-1.4] every service the protocol knows (WELCOME grants those the hub runs),
@@ -98,9 +98,13 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
 
   /** Connects to the first hub of the list that completes the handshake. */
   static async connect(url: string | readonly string[], options: ConnectOptions = {}): Promise<Client> {
-    const addresses = (typeof url === 'string' ? [url] : url).flatMap((u) => parseHubUrl(u));
+    const urls = typeof url === 'string' ? [url] : url;
+    const addresses = urls.flatMap((u) => parseHubUrl(u));
     if (addresses.length === 0) throw new CorralError('INVALID_URL', 'no hub address given');
-    const client = new Client(addresses, options);
+    // A cluster's hubs redirect to one another: all speak TLS or none does.
+    const secure = urls.some(hubUrlUsesTls);
+    if (secure && !urls.every(hubUrlUsesTls)) throw new CorralError('INVALID_URL', 'mix of corrals:// (TLS) and plain hub addresses; a cluster\'s hubs all speak TLS or none does');
+    const client = new Client(addresses, options, secure);
     const errors: CorralError[] = [];
     for (let i = 0; i < addresses.length; i++) {
       try {

@@ -156,7 +156,13 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
         this.flush();
       });
       socket.on('error', (err: Error) => {
-        const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (isTlsFailure(code, err.message)) {
+          this.closeError ??= new CorralError('TLS_FAILED', `TLS with hub ${this.key} failed: ${err.message} (${code}); `
+            + 'the hub must serve TLS (corrals://) with a certificate for this address that chains to a CA the client trusts (tls.ca, corral --ca)', { cause: err });
+          return;
+        }
+        const refused = code === 'ECONNREFUSED';
         this.closeError ??= new CorralError('CONNECTION_CLOSED', refused
           ? `connection refused by ${this.key}: is a hub running at corral://${this.key}?`
           : `connection to hub ${this.key} failed: ${err.message}`, { cause: err });
@@ -428,4 +434,10 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     }
     for (const w of this.closeWaiters.splice(0)) w();
   }
+}
+
+/** Errors of the TLS handshake or certificate check (EPROTO: the port does not speak TLS), as opposed to a network failure. */
+function isTlsFailure(code: string, message: string): boolean {
+  return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.includes('CERT') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+    || (code === 'EPROTO' && /ssl|tls/i.test(message));
 }

@@ -1,6 +1,8 @@
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubAddress } from '../protocol/hub-url.js';
+import type { ClientTlsOptions } from './client-options.js';
 
 /**
  * Opens the byte stream to one hub [P-1.1]. The client writes HELLO at once,
@@ -10,3 +12,18 @@ import type { HubAddress } from '../protocol/hub-url.js';
 export type Transport = (address: HubAddress) => Duplex;
 
 export const tcpTransport: Transport = (address) => connect({ host: address.host, port: address.port, noDelay: true });
+
+/**
+ * TLS to every hub (`corrals://`): the certificate must chain to `ca` and name
+ * the host (its IP address, for an address given as one).
+ */
+export function tlsTransport(opts: ClientTlsOptions = {}): Transport {
+  return (address) => {
+    const socket = connectTls({
+      host: address.host, port: address.port, ca: opts.ca,
+      servername: opts.servername ?? (isIP(address.host) ? undefined : address.host),
+    });
+    socket.setNoDelay(true);
+    return socket;
+  };
+}

@@ -1,13 +1,26 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Hub } from './hub.js';
 import { listen } from './listen.js';
 
-/** The TCP side of the hub: every accepted socket becomes a session. */
-export async function listenTcp(hub: Hub, host: string, port: number): Promise<Server> {
-  const server = createServer({ noDelay: true }, (socket) => {
+/** The hub's certificate chain and private key, PEM (`corral start --tls-cert/--tls-key`). */
+export interface TlsIdentity {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * The TCP side of the hub: every accepted socket becomes a session. With a
+ * TLS identity the port speaks TLS only (`corrals://`), so a credential never
+ * crosses the network in the clear on it.
+ */
+export async function listenTcp(hub: Hub, host: string, port: number, tls?: TlsIdentity): Promise<Server> {
+  const accept = (socket: Socket | TLSSocket): void => {
+    socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     hub.accept(socket);
-  });
+  };
+  const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, accept) : createServer({ noDelay: true }, accept);
   await listen(server, host, port);
   return server;
 }

@@ -7,17 +7,23 @@ export interface HubAddress {
 
 export const DEFAULT_PORT = 7400;
 
+/** Whether a hub URL asks for TLS: `corrals://` (a bare `host:port` does not). */
+export function hubUrlUsesTls(url: string): boolean {
+  return /^corrals:\/\//i.test(url);
+}
+
 /**
- * Parses `corral://host:port[,host:port…]` (or bare `host:port`) into the hub
- * addresses a client may bootstrap from, in order of preference.
+ * Parses `corral://host:port[,host:port…]` (`corrals://` for TLS, or bare
+ * `host:port`) into the hub addresses a client may bootstrap from, in order
+ * of preference.
  */
 export function parseHubUrl(url: string): HubAddress[] {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
-  if (scheme !== undefined && scheme.toLowerCase() !== 'corral') {
-    throw new CorralError('INVALID_URL', `${JSON.stringify(url)} is a ${scheme}:// address; a hub address is corral://host:port `
+  if (scheme !== undefined && scheme.toLowerCase() !== 'corral' && scheme.toLowerCase() !== 'corrals') {
+    throw new CorralError('INVALID_URL', `${JSON.stringify(url)} is a ${scheme}:// address; a hub address is corral://host:port or, with TLS, corrals://host:port `
       + `(the hub's protocol port, ${DEFAULT_PORT} by default${scheme.toLowerCase().startsWith('http') ? ', not the admin HTTP port' : ''})`);
   }
-  const body = url.startsWith('corral://') ? url.slice('corral://'.length) : url;
+  const body = scheme === undefined ? url : url.slice(scheme.length + 3);
   const parts = body.replace(/\/+$/, '').split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (parts.length === 0) throw new CorralError('INVALID_URL', `no hub address in ${JSON.stringify(url)}`);
   return parts.map((p) => parseHostPort(p, url));

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PATIENCE_MS } from './eventually.js';
 
 /** The compiled CLI entry point (tests run from dist/). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -42,6 +43,9 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** A hub that has not printed its ready lines by then has failed to start (a slow start on a busy runner is not a failure). */
+const START_WITHIN_MS = 2 * PATIENCE_MS;
+
 /** Starts `corral start` as a real process on 127.0.0.1 and waits for its ready lines. */
 export async function startHub(opts: StartHubOptions = {}): Promise<HubProcess> {
   const dataDir = opts.dataDir ?? tempDir();
@@ -58,11 +62,11 @@ export async function startHub(opts: StartHubOptions = {}): Promise<HubProcess> 
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<{ url: string; httpUrl: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s\nstdout:\n${out}\nstderr:\n${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`hub did not start in ${START_WITHIN_MS / 1000} s\nstdout:\n${out}\nstderr:\n${err}`)), START_WITHIN_MS);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const url = /corral:\/\/\S+/.exec(out)?.[0];
-      const httpUrl = /http:\/\/\S+/.exec(out)?.[0];
+      const url = /corrals?:\/\/\S+/.exec(out)?.[0];
+      const httpUrl = /https?:\/\/\S+/.exec(out)?.[0];
       if (url && httpUrl) {
         clearTimeout(timer);
         resolve({ url, httpUrl });
@@ -79,7 +83,7 @@ export async function startHub(opts: StartHubOptions = {}): Promise<HubProcess> 
   };
   return {
     ...ready,
-    port: Number(new URL(ready.url.replace('corral://', 'http://')).port),
+    port: Number(new URL(ready.url.replace(/^corrals?:/, 'http:')).port),
     dataDir,
     pid: child.pid!,
     child,

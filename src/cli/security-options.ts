@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AccessControl, type CredentialSpec } from '../hub/access-control.js';
+import type { TlsIdentity } from '../hub/tcp-listener.js';
 import { CorralError } from '../protocol/corral-error.js';
 
 /** A secret read from a file (`--token-file`): its first line, so a trailing newline is no part of it. */
@@ -41,4 +42,22 @@ function readCredentialsFile(path: string): CredentialSpec[] {
   const list = (doc as { credentials?: unknown } | null)?.credentials;
   if (!Array.isArray(list)) throw new CorralError('INVALID_ARGUMENT', `the credentials file ${path} must hold {"credentials": [ … ]}`);
   return list as CredentialSpec[];
+}
+
+/** A PEM file, or INVALID_ARGUMENT naming it. */
+export function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CorralError('INVALID_ARGUMENT', `cannot read the ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The hub's TLS identity from `--tls-cert` and `--tls-key` (both or neither). */
+export function loadTlsIdentity(opts: { tlsCert?: string; tlsKey?: string }): TlsIdentity | undefined {
+  if (opts.tlsCert === undefined && opts.tlsKey === undefined) return undefined;
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined) {
+    throw new CorralError('INVALID_ARGUMENT', 'TLS needs both --tls-cert (the certificate chain) and --tls-key (its private key)');
+  }
+  return { cert: readPem(opts.tlsCert, 'TLS certificate'), key: readPem(opts.tlsKey, 'TLS key') };
 }
