@@ -14,8 +14,10 @@ export const SYNC = 'SYNC';
 export const COUNTERS = 'COUNTERS';
 /** The gates run: admissions per second, release → admission latency, position fan-out, memory per waiter. */
 export const GATES = 'GATES';
-/** Runs of one service each, on one standalone hub: part of the default set, left out with --cluster. */
-export const SERVICE_BENCHMARKS: readonly string[] = [CLOCK, SYNC, COUNTERS, GATES];
+/** 1,000 connections that never read: the hub's memory and a well-behaved client's service. */
+export const NONREADERS = 'NONREADERS';
+/** Runs on one standalone hub beside the workloads (services, hostile clients): part of the default set, left out with --cluster. */
+export const STANDALONE_RUNS: readonly string[] = [CLOCK, SYNC, COUNTERS, GATES, NONREADERS];
 
 export interface BenchOptions {
   /** Workload ids to run, in their usual order. */
@@ -37,7 +39,8 @@ export const USAGE = `npm run bench -- [options]
 
   --only W1,W3          workloads to run (W1 W2 W3 W4 W5 M1, CLOCK (the farm
                         clock), SYNC (data sets), COUNTERS (tree counters),
-                        GATES (admission gates), and FAILOVER, which implies
+                        GATES (admission gates), NONREADERS (1,000 clients
+                        that never read), and FAILOVER, which implies
                         --cluster; default all workloads and service runs, or
                         none when --micro is given;
                         with --cluster W1-W5 and FAILOVER)
@@ -89,11 +92,11 @@ export function parseBenchOptions(argv: readonly string[], workloadIds: readonly
     },
     strict: true,
   });
-  const ids = [...workloadIds, FAILOVER, ...SERVICE_BENCHMARKS];
+  const ids = [...workloadIds, FAILOVER, ...STANDALONE_RUNS];
   const only = list(values.only?.toUpperCase(), ids, 'workload');
   const cluster = values.cluster || (only?.includes(FAILOVER) ?? false);
   return {
-    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => !SERVICE_BENCHMARKS.includes(id)) : [...workloadIds, ...SERVICE_BENCHMARKS],
+    only: only ? ids.filter((id) => only.includes(id)) : values.micro ? [] : cluster ? ids.filter((id) => !STANDALONE_RUNS.includes(id)) : [...workloadIds, ...STANDALONE_RUNS],
     runs: positive(values.runs, 'runs', 1, true),
     vs: list(values.vs, PEER_NAMES, 'peer') ?? [],
     durability: list(values.durability, DURABILITIES, 'durability') ?? DURABILITIES,

@@ -1,9 +1,10 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { SystemVariant } from './bench-system.js';
-import { CLOCK, COUNTERS, GATES, parseBenchOptions, SYNC, USAGE, type BenchOptions } from './bench-options.js';
+import { CLOCK, COUNTERS, GATES, NONREADERS, parseBenchOptions, SYNC, USAGE, type BenchOptions } from './bench-options.js';
 import { runClockBenchmark } from './clock-bench.js';
 import { runCountersBenchmark } from './counters-bench.js';
 import { runGateBenchmark } from './gate-bench.js';
+import { runNonReadersBenchmark } from './non-readers-bench.js';
 import { runSyncBenchmark } from './sync-bench.js';
 import { floorTable, measureMachineFloor } from './machine-floor.js';
 import { CLUSTER_NOTE, clusterModeVariants, pgVersusSqlite, runClusterBenchmarks } from './cluster-benchmarks.js';
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   if (opts.only.includes(SYNC) && !opts.cluster) await runSyncBenchmark(opts.scale);
   if (opts.only.includes(COUNTERS) && !opts.cluster) await runCountersBenchmark();
   if (opts.only.includes(GATES) && !opts.cluster) await runGateBenchmark();
+  if (opts.only.includes(NONREADERS) && !opts.cluster) await runNonReadersBenchmark();
   if (opts.micro) await runMicroBenchmarks();
   // Other work on the machine competes with the systems measured; the load says how much there was.
   console.log(`\nload average (1 min): ${load1.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);

@@ -1,0 +1,89 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect } from '../src/client/index.js';
+import { encodeFrame } from '../src/protocol/encode.js';
+import { FrameType } from '../src/protocol/frame-type.js';
+import { PROTOCOL_VERSION } from '../src/protocol/frames.js';
+import { launchHub } from './hub-launcher.js';
+import { markdownTable } from './markdown-table.js';
+import { procMemory } from './server-process.js';
+
+const CONNECTIONS = 1000;
+/** Each flooder writes this much QUERY traffic it never reads the answers of. */
+const FLOOD_BYTES = 512 * 1024;
+const FLOOD_WITHIN_MS = 120_000;
+
+/** A connection that completes HELLO, then writes QUERY frames and never reads again. */
+function flooder(port: number): Promise<{ socket: Socket; written: () => number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host: '127.0.0.1', port });
+    socket.once('error', reject);
+    socket.write(encodeFrame({ type: FrameType.HELLO, version: PROTOCOL_VERSION, token: '', client: 'non-reader', features: [] }));
+    socket.once('data', () => {
+      socket.pause();
+      socket.on('error', () => undefined);
+      const batch = Buffer.concat(Array.from({ length: 100 }, () => encodeFrame({ type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' })));
+      let written = 0;
+      const more = (): void => {
+        while (!socket.destroyed && written < FLOOD_BYTES) {
+          written += batch.length;
+          if (!socket.write(batch)) {
+            socket.once('drain', more);
+            return;
+          }
+        }
+      };
+      more();
+      resolve({ socket, written: () => written });
+    });
+  });
+}
+
+/**
+ * Issue 9's bound for hostile clients: 1,000 connections that send requests
+ * and never read their replies. Reports the hub's resident memory before,
+ * at the peak and after, how many were cut off (SLOW_READER), and whether a
+ * well-behaved client meanwhile completes its handshake, publishes and
+ * receives its message.
+ */
+export async function runNonReadersBenchmark(): Promise<void> {
+  const hub = await launchHub({ durability: 'fsync', startArgs: ['--max-connections', String(CONNECTIONS + 100)] });
+  const pid = hub.process.pid;
+  const port = Number(new URL(hub.url.replace('corral:', 'http:')).port);
+  try {
+    const before = procMemory(pid).vmRss;
+    const floods = [];
+    for (let i = 0; i < CONNECTIONS; i++) floods.push(await flooder(port));
+    const deadline = Date.now() + FLOOD_WITHIN_MS;
+    while (Date.now() < deadline && floods.some((f) => !f.socket.destroyed && f.written() < FLOOD_BYTES)) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const during = procMemory(pid).vmRss;
+    const started = performance.now();
+    const client = await connect(hub.url, { connectTimeoutMs: 30_000 });
+    const sub = await client.subscribe('well.behaved', 'audit', { from: 'earliest' });
+    await client.publish('well.behaved', 'served');
+    let delivered = false;
+    for await (const m of sub) {
+      delivered = m.payload.toString() === 'served';
+      m.ack();
+      break;
+    }
+    const servedMs = performance.now() - started;
+    await sub.close();
+    await client.close();
+    const cut = floods.filter((f) => f.socket.destroyed || f.socket.closed).length;
+    const peak = procMemory(pid).vmHwm;
+    for (const f of floods) f.socket.destroy();
+    console.log(`\n### Non-reading clients: ${CONNECTIONS} connections, each writing ${FLOOD_BYTES / 1024} KiB of QUERY frames it never reads the answers of\n`);
+    console.log(markdownTable(
+      ['hub RSS before MB', 'RSS while flooded MB', 'peak RSS (VmHWM) MB', 'connections cut off', 'well-behaved client served', 'its handshake + publish + delivery ms'],
+      [[mb(before), mb(during), mb(peak), String(cut), delivered ? 'yes' : 'NO', servedMs.toFixed(0)]],
+    ));
+  } finally {
+    await hub.process.stop();
+  }
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
+}
