@@ -67,6 +67,15 @@ function rates(stats) {
   return r;
 }
 
+// A gate's admissions per second, from the difference of two stored totals.
+const admitted = new Map();
+function admissionRate(g) {
+  const now = performance.now();
+  const last = admitted.get(g.gate);
+  admitted.set(g.gate, { at: now, n: g.admissions });
+  return last && now > last.at ? (g.admissions - last.n) / ((now - last.at) / 1000) : undefined;
+}
+
 const PANELS = [
   { id: 'overview', title: 'This hub', source: '/api/stats', render(stats) {
     const r = rates(stats);
@@ -90,6 +99,11 @@ const PANELS = [
     ['stored', (t) => fmt(t.stored), true], ['subscriptions', (t) => t.subscriptions.length, true],
     ['backlog', (t) => fmt(t.subscriptions.reduce((m, s) => Math.max(m, s.backlog), 0)), true],
   ], d.topics, (t) => t.topic) },
+  { id: 'gates', title: 'Gates', source: '/api/gates/stored', render: (d) => table('gates', [
+    ['gate', (g) => g.gate.slice('gate|'.length)], ['holders', (g) => fmt(g.holders) + ' / ' + fmt(g.config.limit), true],
+    ['waiting', (g) => fmt(g.waiting), true], ['before opening', (g) => fmt(g.prequeued), true],
+    ['admitted', (g) => fmt(g.admissions), true], ['admitted/s', (g) => rate(admissionRate(g)), true],
+  ], d.gates, (g) => g.gate) },
   { id: 'subscriptions', title: 'Subscriptions', source: '/api/topics', render: (d) => table('subscriptions', [
     ['topic', (s) => s.topic], ['subscription', (s) => s.name], ['acked', (s) => fmt(s.ackedSeq), true],
     ['backlog', (s) => fmt(s.backlog), true], ['attached', (s) => el('span', { class: s.attached ? 'yes' : 'no' }, s.attached ? 'yes' : 'no')],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { connect, type Client } from '../../src/client/index.js';
+import { connect, Gate, type Client } from '../../src/client/index.js';
 import type { HubsResult, StatsResult, TopicsResult } from '../../src/protocol/query-results.js';
 import { eventually } from '../support/eventually.js';
 import { CLI, removeDir, startHub, type HubProcess } from '../support/hub-process.js';
@@ -102,6 +102,37 @@ describe('the dashboard at the admin port, in a real browser', () => {
     }, 30_000);
     const lagging = (await tableRows(page, 'subscriptions')).find((s) => s.subscription === 'lagging')!;
     assert.notEqual(lagging.backlog, '0', 'a subscription nobody reads shows its backlog');
+  });
+
+  it('shows every gate of the farm: holders against the limit, waiting, admissions', async () => {
+    const client = await connect(hub.url);
+    try {
+      const gate = Gate.open(client, 'checkout');
+      await gate.create({ limit: 2 });
+      const held = [await gate.acquire(), await gate.acquire()];
+      const waiter = await gate.enqueue();
+      await page.goto(`${hub.httpUrl}/`);
+      const shown = async (): Promise<Record<string, string> | undefined> => (await tableRows(page, 'gates')).find((g) => g.gate === 'checkout');
+      await eventually(async () => {
+        const row = await shown();
+        assert.deepEqual([row?.holders, row?.waiting, row?.['before opening'], row?.admitted], ['2 / 2', '1', '0', '2']);
+        assert.match(row?.['admitted/s'] ?? '', /^(…|\d[\d,]*\/s)$/);
+      });
+      await held[0]!.release();
+      const third = await waiter.admitted;
+      await eventually(async () => {
+        const stored = (await api<{ gates: Array<{ gate: string; holders: number; waiting: number; admissions: number }> }>(hub, '/api/gates/stored')).gates
+          .find((g) => g.gate === 'gate|checkout')!;
+        const row = await shown();
+        assert.deepEqual([row?.holders, row?.waiting, row?.admitted], [`${stored.holders} / 2`, String(stored.waiting), String(stored.admissions)]);
+        assert.deepEqual([stored.holders, stored.waiting, stored.admissions], [2, 0, 3]);
+      });
+      await third.release();
+      await held[1]!.release();
+      gate.close();
+    } finally {
+      await client.close();
+    }
   });
 
   it('fits a phone screen: no sideways scrolling of the page, tables scroll inside their panel', async () => {
