@@ -1,4 +1,4 @@
-import type { Transport } from './transport.js';
+import type { ClientTlsOptions, Transport } from './transport.js';
 
 export interface ReconnectOptions {
   /** Delay before the first reconnect attempt (default 100 ms); it doubles per attempt, with jitter. */
@@ -32,13 +32,6 @@ export interface ConnectOptions {
   tls?: ClientTlsOptions;
   /** How to open a byte stream to a hub (default: TCP, or TLS for `corrals://`). */
   transport?: Transport;
-}
-
-export interface ClientTlsOptions {
-  /** CA certificates (PEM) the hubs' certificates must chain to; default Node's bundled CAs. */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Name to check the certificate against, when it differs from the address's host. */
-  servername?: string;
 }
 
 export interface PublishOptions {

@@ -6,7 +6,7 @@ export type { PublishResult } from './publish-request.js';
 export type { HubInfo, HubsResult, StatsResult, TopicInfo, TopicsResult } from '../protocol/query-results.js';
 export { Subscription } from './subscription.js';
 export { Message } from './message.js';
-export { tcpTransport, type Transport } from './transport.js';
+export { tcpTransport, tlsTransport, type ClientTlsOptions, type Transport } from './transport.js';
 export { CorralError, isCorralError } from '../protocol/corral-error.js';
 export { ERROR_CODES, type ErrorCode } from '../protocol/error-codes.js';
 export { ServiceChannel, type ServiceChannelEvents } from './service-channel.js';

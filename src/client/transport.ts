@@ -2,7 +2,6 @@ import { connect, isIP } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { HubAddress } from '../protocol/hub-url.js';
-import type { ClientTlsOptions } from './client-options.js';
 
 /**
  * Opens the byte stream to one hub [P-1.1]. The client writes HELLO at once,
@@ -10,6 +9,13 @@ import type { ClientTlsOptions } from './client-options.js';
  * The seam lets tests and other transports (WebSocket) carry the same frames.
  */
 export type Transport = (address: HubAddress) => Duplex;
+
+export interface ClientTlsOptions {
+  /** CA certificates (PEM) the hubs' certificates must chain to; default Node's bundled CAs. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Name to check the certificate against, when it differs from the address's host. */
+  servername?: string;
+}
 
 export const tcpTransport: Transport = (address) => connect({ host: address.host, port: address.port, noDelay: true });
 
