@@ -51,7 +51,7 @@ export function postgresStoreError(err: unknown): Error {
 }
 
 /** True when the driver lost (or could not open) its connection to the server. */
-export function isConnectionLost(err: unknown): err is Error {
+function isConnectionLost(err: unknown): err is Error {
   return hasCode(err) && typeof err.code === 'string' && CONNECTION_ERRORS.has(err.code);
 }
 
