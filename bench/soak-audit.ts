@@ -12,14 +12,17 @@ export class SoakAudit {
   private readonly seen = new Set<number>();
   /** Message numbers in the order of their first delivery. */
   private readonly firstSeen: number[] = [];
+  /** The topic sequence each message was first delivered with: tells a message stored out of order from one delivered out of order. */
+  private readonly seqOf = new Map<number, number>();
 
-  record(n: number): void {
+  record(n: number, seq: number): void {
     if (this.seen.has(n)) {
       this.duplicates++;
       return;
     }
     this.seen.add(n);
     this.firstSeen.push(n);
+    this.seqOf.set(n, seq);
   }
 
   get delivered(): number {
@@ -35,13 +38,18 @@ export class SoakAudit {
 
   /** Acknowledged messages first delivered after an acknowledged message published later. */
   reordered(acked: ReadonlySet<number>): number {
+    return this.reorderings(acked).length;
+  }
+
+  /** Each reordered message, with the later-published one that came first, and both topic sequences. */
+  reorderings(acked: ReadonlySet<number>): Array<{ message: number; seq: number; after: number; afterSeq: number }> {
     let highest = -1;
-    let n = 0;
+    const out: Array<{ message: number; seq: number; after: number; afterSeq: number }> = [];
     for (const m of this.firstSeen) {
       if (!acked.has(m)) continue;
-      if (m < highest) n++;
+      if (m < highest) out.push({ message: m, seq: this.seqOf.get(m)!, after: highest, afterSeq: this.seqOf.get(highest)! });
       else highest = m;
     }
-    return n;
+    return out;
   }
 }

@@ -90,7 +90,7 @@ async function consume(client: Client, topic: string, name: string, entry: Topic
       const sub = await client.subscribe(topic, name, { from: 'earliest' });
       stopSubs.push(() => sub.close());
       for await (const msg of sub) {
-        entry.audit.record(messageNumber(msg.payload));
+        entry.audit.record(messageNumber(msg.payload), msg.seq);
         msg.ack();
       }
     } catch {
@@ -240,6 +240,12 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdownTable(['soak (seed ' + seed + ')', 'value'], rows)}\n`);
   const firstFailure = loads.flatMap((l) => l.publisher.failures.slice(0, 1).map((e) => `${l.topic}: ${e instanceof Error ? e.message : String(e)}`))[0];
   if (firstFailure) process.stdout.write(`first unacknowledged publish: ${firstFailure}\n`);
+  for (const l of loads) {
+    for (const a of l.audits) {
+      const r = a.audit.reorderings(l.acked);
+      if (r.length > 0) process.stdout.write(`${l.topic}/${a.name}: ${r.length} reordered, first ${JSON.stringify(r.slice(0, 3))}\n`);
+    }
+  }
   if (lost > 0 || reordered > 0) {
     process.stdout.write(`SOAK FAILED: ${lost} acknowledged messages lost, ${reordered} reordered (seed ${seed})\n`);
     exitCode = 1;
