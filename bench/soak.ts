@@ -83,6 +83,9 @@ interface TopicLoad {
   audits: Array<{ name: string; audit: SoakAudit; resubscribes: number }>;
 }
 
+/** Closes every subscription `consume` opened: the end of the run. */
+const stopSubs: Array<() => Promise<void>> = [];
+
 /** Consumes `subscription` from the start, auditing each message and acking it; re-subscribes if the subscription ends with an error. */
 async function consume(client: Client, topic: string, name: string, entry: TopicLoad['audits'][number], stopping: () => boolean): Promise<void> {
   while (!stopping()) {
@@ -100,8 +103,6 @@ async function consume(client: Client, topic: string, name: string, entry: Topic
     }
   }
 }
-const stopSubs: Array<() => Promise<void>> = [];
-
 function log(line: string): void {
   process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
