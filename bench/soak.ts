@@ -71,6 +71,8 @@ class HubSlot {
   sample(): void {
     if (!this.running) return;
     const rss = procMemory(this.hub.pid).vmRss;
+    // A process being killed has no VmRSS line any more.
+    if (Number.isNaN(rss)) return;
     this.rss = this.rss === undefined ? { first: rss, last: rss, max: rss } : { first: this.rss.first, last: rss, max: Math.max(this.rss.max, rss) };
   }
 }
