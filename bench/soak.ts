@@ -29,6 +29,7 @@ const USAGE = `npm run soak -- --minutes N [options]
   --rate R              messages per second per topic (default 50)
   --lease MS            the hubs' --lease (default 2000)
   --gap-ms MS           mean pause between two faults (default 4000)
+  --faults LIST         fault kinds to inject: kill,pause,postgres (default all)
   --help`;
 
 const MB = 1024 * 1024;
@@ -39,6 +40,8 @@ const DRAIN_MS = 180_000;
 
 type FaultKind = 'SIGKILL + restart' | 'SIGSTOP past the lease' | 'PostgreSQL restart';
 const FAULT_KINDS: readonly FaultKind[] = ['SIGKILL + restart', 'SIGSTOP past the lease', 'PostgreSQL restart'];
+/** `--faults` names of the kinds, in FAULT_KINDS order. */
+const FAULT_NAMES = ['kill', 'pause', 'postgres'] as const;
 
 interface RssStats { first: number; last: number; max: number }
 
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '50' },
       lease: { type: 'string', default: '2000' },
       'gap-ms': { type: 'string', default: '4000' },
+      faults: { type: 'string', default: FAULT_NAMES.join(',') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -139,8 +143,13 @@ async function main(): Promise<void> {
   const leaseMs = Math.round(num('lease', values.lease));
   const gapMs = num('gap-ms', values['gap-ms']);
   const rng = new Rng(seed);
+  const kinds = values.faults.split(',').map((name) => {
+    const i = FAULT_NAMES.indexOf(name as (typeof FAULT_NAMES)[number]);
+    if (i < 0) throw new Error(`--faults: unknown kind ${name} (kill, pause, postgres)`);
+    return FAULT_KINDS[i]!;
+  });
 
-  log(`soak: ${HUBS} hubs (--lease ${leaseMs}) on embedded PostgreSQL, ${topicCount} topics × ${rate} msgs/s, ${subsPerTopic} subscriptions each, `
+  log(`soak: ${kinds.join(', ')}; ${HUBS} hubs (--lease ${leaseMs}) on embedded PostgreSQL, ${topicCount} topics × ${rate} msgs/s, ${subsPerTopic} subscriptions each, `
     + `${minutes} min of faults; seed ${seed}; node ${process.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`);
   const pg: PostgresServer = await startPostgres();
   const hubArgs = ['--store', pg.url, '--lease', String(leaseMs)];
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
     return c;
   };
   let stopping = false;
-  const faults = new Map<FaultKind, number>(FAULT_KINDS.map((k) => [k, 0]));
+  const faults = new Map<FaultKind, number>(kinds.map((k) => [k, 0]));
   const loads: TopicLoad[] = [];
   const consumers: Array<Promise<void>> = [];
   const sampler = setInterval(() => { for (const s of slots) s.sample(); }, RSS_EVERY_MS);
@@ -182,7 +191,7 @@ async function main(): Promise<void> {
       if (Date.now() >= until) break;
       // The kind done least so far (ties at random): the counts stay even.
       const least = Math.min(...faults.values());
-      const kind = rng.pick(FAULT_KINDS.filter((k) => faults.get(k) === least));
+      const kind = rng.pick(kinds.filter((k) => faults.get(k) === least));
       const slot = rng.pick(slots);
       const i = slots.indexOf(slot);
       const t0 = Date.now();
@@ -228,7 +237,7 @@ async function main(): Promise<void> {
   const reordered = perSub((a, l) => a.reordered(l.acked));
   const fmt = (n: number): string => n.toLocaleString('en-US');
   const rows: string[][] = [
-    ...FAULT_KINDS.map((k) => [`faults: ${k}`, fmt(faults.get(k)!)]),
+    ...FAULT_KINDS.map((k) => [`faults: ${k}`, fmt(faults.get(k) ?? 0)]),
     ['messages published', fmt(sum((l) => l.publisher.sent))],
     ['messages acknowledged', fmt(sum((l) => l.acked.size))],
     ['publishes not acknowledged (outcome unknown)', fmt(sum((l) => l.publisher.failures.length))],
