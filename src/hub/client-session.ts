@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CorralError } from '../protocol/corral-error.js';
-import { encodeDeliver, encodeFrame, encodePublishAck } from '../protocol/encode.js';
+import { encodeDeliver, encodeError, encodeFrame, encodePublishAck } from '../protocol/encode.js';
 import { ERROR_CODES } from '../protocol/error-codes.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameType } from '../protocol/frame-type.js';
@@ -208,7 +208,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   sendError(corr: number, err: CorralError, subId = 0): void {
     this.host.metrics.errors.inc({ code: err.code });
-    this.send(encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message: err.message }));
+    this.send(encodeError(corr, subId, err));
     // [P-1.7] Only what the client could have avoided counts: a retryable
     // refusal is the hub's (store failing, shutdown, fencing, a topic moving),
     // and an attachment ended by another client's act is not this one's doing.
@@ -315,7 +315,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.state = 'closed';
     this.decoder.stop();
     // Best effort: the client is not reading, and its queue is what this frees.
-    this.socket.end(encodeFrame({ type: FrameType.ERROR, corr: 0, subId: 0, code: ERROR_CODES.SLOW_READER.wire, message: err.message }));
+    this.socket.end(encodeError(0, 0, err));
     this.socket.destroy();
   }
 

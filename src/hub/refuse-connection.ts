@@ -1,8 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { CorralError } from '../protocol/corral-error.js';
-import { encodeFrame } from '../protocol/encode.js';
-import { ERROR_CODES } from '../protocol/error-codes.js';
-import { FrameType } from '../protocol/frame-type.js';
+import { encodeError } from '../protocol/encode.js';
 import type { HubMetrics } from './hub-metrics.js';
 
 /** How long a refused peer has to read the ERROR before the stream is destroyed. */
@@ -16,6 +14,6 @@ const REFUSAL_GRACE_MS = 1000;
 export function refuseConnection(stream: Duplex, err: CorralError, metrics: HubMetrics): void {
   metrics.errors.inc({ code: err.code });
   stream.on('error', () => undefined);
-  stream.end(encodeFrame({ type: FrameType.ERROR, corr: 0, subId: 0, code: ERROR_CODES[err.code].wire, message: err.message }));
+  stream.end(encodeError(0, 0, err));
   setTimeout(() => stream.destroy(), REFUSAL_GRACE_MS).unref();
 }

@@ -1,3 +1,5 @@
+import type { CorralError } from './corral-error.js';
+import { ERROR_CODES } from './error-codes.js';
 import { FrameType, serviceRangeOf } from './frame-type.js';
 import type { Duplicate, Frame, StartPosition } from './frames.js';
 import { size, WireWriter } from './wire-writer.js';
@@ -92,4 +94,18 @@ export function encodeDeliver(subId: number, seq: number, timestamp: number, key
 
 export function encodeAck(subId: number, seq: number): Buffer {
   return new WireWriter(FrameType.ACK, 12).u32(subId).u64(seq).finish();
+}
+
+/**
+ * Longest ERROR message sent, in characters. Messages quote what the client
+ * sent (a topic, a resource, a query kind), which may itself be 64 KiB: quoted
+ * whole, the message would not fit the 16-bit string length [P-2.2] and the
+ * encoder would throw in place of refusing the request.
+ */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+
+/** The ERROR frame for `err`, its message cut to MAX_ERROR_MESSAGE_CHARS. */
+export function encodeError(corr: number, subId: number, err: CorralError): Buffer {
+  const message = err.message.length > MAX_ERROR_MESSAGE_CHARS ? `${err.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` : err.message;
+  return encodeFrame({ type: FrameType.ERROR, corr, subId, code: ERROR_CODES[err.code].wire, message });
 }

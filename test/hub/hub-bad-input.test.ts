@@ -275,6 +275,18 @@ describe('bad input gets a stable error code; the hub and other clients carry on
     await stillServes(hub);
   });
 
+  it('refuses requests that quote a 64 KiB name with a shortened message, and serves on (found by the fuzzer)', async () => {
+    const c = await RawConnection.hello(hub.port, 's3cret');
+    const huge = 'q'.repeat(0xffff);
+    c.send({ type: FrameType.QUERY, corr: 1, kind: huge, args: '{}' });
+    const e = await expectError(c, 'UNKNOWN_QUERY', 1);
+    assert.ok(e.message.length <= 1024, `message of ${e.message.length} characters`);
+    c.send({ type: FrameType.PUBLISH, corr: 2, topic: huge, key: undefined, producerId: undefined, producerSeq: 0, payload: Buffer.from('x') });
+    await expectError(c, 'INVALID_TOPIC', 2);
+    c.close();
+    await stillServes(hub);
+  });
+
   it('a second attach of one subscription takes it over from the first connection', async () => {
     const a = await RawConnection.hello(hub.port, 's3cret');
     const b = await RawConnection.hello(hub.port, 's3cret');
