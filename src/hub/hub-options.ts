@@ -92,7 +92,7 @@ export const DEFAULT_LIMITS: HubLimits = {
   maxErrorsPerConnection: 100,
   maxConnections: 10_000,
   maxHandshakeFrameBytes: 16 * 1024,
-  maxUnreadReplyBytes: 64 * 1024,
+  maxUnreadReplyBytes: 256 * 1024,
   maxPendingQueriesPerConnection: 16,
 };
 

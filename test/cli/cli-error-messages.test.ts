@@ -34,7 +34,7 @@ describe('client commands say what went wrong and what to do', () => {
   it('--url http://…: a usage error with a hint', async () => {
     const r = await runCli(['topics', '--url', hub.httpUrl]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /is a http:\/\/ address; a hub address is corral:\/\/host:port \(the hub's protocol port, 7400 by default, not the admin HTTP port\)/);
+    assert.match(r.stderr, /is a http:\/\/ address; a hub address is corral:\/\/host:port or, with TLS, corrals:\/\/host:port \(the hub's protocol port, 7400 by default, not the admin HTTP port\)/);
   });
 
   it('no hub at the address: "connection refused — is a hub running at …?"', async () => {
