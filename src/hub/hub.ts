@@ -4,7 +4,7 @@ import { CorralError } from '../protocol/corral-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
 import {
-  DEDUP_UNKNOWN_FEATURE, type AckFrame, type ConfigureTopicFrame, type CreditFrame, type DeleteTopicFrame, type DetachFrame, type Frame,
+  DEDUP_UNKNOWN_FEATURE, PUBLISH_ORDER_FEATURE, type AckFrame, type ConfigureTopicFrame, type CreditFrame, type DeleteTopicFrame, type DetachFrame, type Frame,
   type PublishFrame, type QueryFrame, type SubscribeFrame, type UnsubscribeFrame,
 } from '../protocol/frames.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
@@ -31,6 +31,9 @@ import { TailBudget } from './tail-cache.js';
 import { deleteTopic } from './delete-topic.js';
 import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
 import { Topic, type Retention } from './topic.js';
+
+/** [P-1.4] the core protocol's optional features this hub grants when asked. */
+const CORE_FEATURES = [DEDUP_UNKNOWN_FEATURE, PUBLISH_ORDER_FEATURE];
 
 function asCorralError(err: unknown): CorralError {
   return err instanceof CorralError ? err : new CorralError('INTERNAL', 'unexpected hub failure', { cause: err });
@@ -195,7 +198,7 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   grantFeatures(requested: readonly string[]): string[] {
-    const core = requested.includes(DEDUP_UNKNOWN_FEATURE) ? [DEDUP_UNKNOWN_FEATURE] : [];
+    const core = CORE_FEATURES.filter((f) => requested.includes(f));
     return [...this.services.grant(requested), ...core];
   }
 
@@ -237,6 +240,9 @@ export class Hub implements SessionHost, QueryableHub {
       throw new CorralError('PAYLOAD_TOO_LARGE', `payload of ${f.payload.length} bytes exceeds ${max}`);
     }
     checkTopicName(f.topic);
+    if (f.afterSeq !== undefined && f.producerId !== undefined && f.afterSeq >= f.producerSeq) {
+      throw new CorralError('INVALID_ARGUMENT', `afterSeq ${f.afterSeq} must be below producerSeq ${f.producerSeq} [P-4.6]`);
+    }
     session.publishStarted(publishBytes(f));
     if (session.publishedTopics.size > 10_000) session.publishedTopics.clear();
     session.publishedTopics.add(f.topic);

@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   SCHEDULE_IN_PAST: { wire: 44, retryable: false, summary: 'The activation time asked for is not in the future (farm time).' },
   VERSION_ACTIVE: { wire: 45, retryable: false, summary: 'A rollback named the active version, or nothing is staged to roll back.' },
   ACTIVATION_IMMINENT: { wire: 46, retryable: false, summary: 'The staged version activates within a second: too late to change its schedule or roll it back.' },
+  OUT_OF_ORDER: { wire: 72, retryable: true, summary: 'A publish names an earlier publish of its producer (afterSeq) that the hub has not stored; nothing was stored: resend the earlier one first.' },
   TLS_FAILED: { wire: 71, retryable: false, summary: 'Client side: the TLS handshake with the hub failed (its certificate is not trusted or not for that address, or it does not serve TLS).', clientSide: true },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
