@@ -70,6 +70,8 @@ export class RequestQueue {
     if (conn !== undefined && this.holds.size !== 0) this.release(conn, req, stored);
     this.unlist(req);
     req.conn = undefined;
+    // A publish waiting for this one to leave another connection [P-4.6] can go now.
+    this.schedule();
   }
 
   /** The request left `conn` unanswered (redirect, retryable refusal): send it again, not before `notBefore`. */

@@ -133,7 +133,10 @@ export class GateService implements HubService {
     const now = this.now();
     switch (message.type) {
       case GateFrame.CONFIGURE: return this.configure(g, req, now);
-      case GateFrame.STATUS_REQUEST: return req.reply(GateFrame.STATUS, encodeStatus(this.status(g, this.book(g), now)));
+      case GateFrame.STATUS_REQUEST:
+        // Only what is stored is reported: a write under way finishes first, so a count read here survives the owner.
+        if (g.writing) await this.commit(g);
+        return req.reply(GateFrame.STATUS, encodeStatus(this.status(g, this.book(g), this.now())));
       case GateFrame.DRAIN: return this.drain(g, req, now);
       case GateFrame.ACQUIRE: return this.acquire(g, req, decodeAcquire(message.payload), now);
     }
