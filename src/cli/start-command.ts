@@ -46,6 +46,7 @@ interface StartOptions {
   producerIdle: number;
   maxProducersPerTopic: number;
   logLevel: string;
+  shutdownTimeout: number;
   exitWithParent?: boolean;
 }
 
@@ -84,6 +85,8 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
       .default(100).argParser(wholeNumber(0)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
+    .addOption(new Option('--shutdown-timeout <duration>', 'a graceful stop (SIGTERM, SIGINT, SIGHUP) that has not finished by then (the store or the other hubs '
+      + 'unreachable) ends the process anyway; what was acknowledged is durable already (10s, 1m)').env('CORRAL_SHUTDOWN_TIMEOUT').default(30_000, '30s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.
@@ -117,6 +120,10 @@ export function addStartCommand(program: Command): void {
       let signals = 0;
       const onSignal = (): void => {
         if (++signals > 1) process.exit(1);
+        setTimeout(() => {
+          process.stderr.write(`corral: shutdown did not finish within ${o.shutdownTimeout} ms; exiting\n`);
+          process.exit(1);
+        }, o.shutdownTimeout);
         running.shutdown().then(() => process.exit(0), (err: unknown) => {
           process.stderr.write(`corral: shutdown failed: ${String(err)}\n`);
           process.exit(1);
