@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { eventually } from './eventually.js';
+import { eventually, PROCESS_START_MS } from './eventually.js';
 
 const SCRIPT = fileURLToPath(new URL('./data-set-server.js', import.meta.url));
 
@@ -33,7 +33,7 @@ export interface FarmServer {
 }
 
 /** Starts one farm server process and waits for its `ready` line. */
-export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true, readyMs = 30_000): Promise<FarmServer> {
+export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true, readyMs = PROCESS_START_MS): Promise<FarmServer> {
   const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), String(pageBytes), read ? 'read' : 'noread'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: ServerEvent[] = [];
   let buf = '';
