@@ -74,7 +74,7 @@ class HubSlot {
   /** The hub died without a fault doing it: how, and the end of its log. */
   exitReport(): string {
     const { exitCode, signalCode } = this.hub.child;
-    const tail = this.hub.stderr().trimEnd().split('\n').slice(-5).join('\n');
+    const tail = this.hub.stderr().trimEnd().split('\n').slice(-40).join('\n');
     return `exit ${exitCode ?? signalCode}; last log lines:\n${tail}`;
   }
 
