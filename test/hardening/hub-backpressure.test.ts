@@ -33,7 +33,7 @@ describe('hub: backpressure on replies, and the stall timeout [P-1.7]', () => {
     const pinger = await RawConnection.hello(hub.port);
     const started = performance.now();
     const pongBytes = encodeFrame({ type: FrameType.PONG, id: 7 }).length;
-    flood(pinger, () => ({ type: FrameType.PING, id: 7 }));
+    flood(pinger, { type: FrameType.PING, id: 7 });
     // Once the kernel's buffers are full, PONGs queue in the hub until reading stops.
     await eventually(async () => {
       assert.equal(await metric(hub, 'corral_connections_reading_paused'), 1);

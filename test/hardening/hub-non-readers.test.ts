@@ -25,7 +25,8 @@ describe('hub: clients that do not read, and too many clients', () => {
     flooders[0]!.send({ type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' });
     const answer = await flooders[0]!.waitFor((f) => f.type === FrameType.RESULT);
     const answerBytes = encodeFrame(answer).length;
-    for (const c of flooders) flood(c, () => ({ type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' }));
+    // 1 MiB each: far more than the hub reads before their answers back up (and than the kernel's buffers take).
+    for (const c of flooders) flood(c, { type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' }, 1024 * 1024);
     // [P-1.7] The hub stops reading each one once its unread replies pass 64 KiB.
     await eventually(async () => assert.equal(await metric(hub, 'corral_connections_reading_paused'), 300), 90_000);
     // Past the bound: the answers of the QUERYs already in progress (at most 16), each a little larger as the counters grow.
