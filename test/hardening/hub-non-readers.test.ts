@@ -19,7 +19,7 @@ describe('hub: clients that do not read, and too many clients', () => {
     removeDir(hub.dataDir);
   });
 
-  it('300 connections that send QUERY frames and never read: each is paused with its replies bounded; a new client still completes its handshake and publishes', { timeout: 120_000 }, async () => {
+  it('300 connections that send QUERY frames and never read: the replies queued to each stay bounded; a new client still completes its handshake and publishes', { timeout: 120_000 }, async () => {
     const flooders = await Promise.all(Array.from({ length: 300 }, () => RawConnection.hello(hub.port)));
     // The size of one answer, from a client that reads it.
     flooders[0]!.send({ type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' });
@@ -27,16 +27,21 @@ describe('hub: clients that do not read, and too many clients', () => {
     const answerBytes = encodeFrame(answer).length;
     // 1 MiB each: far more than the hub reads before their answers back up (and than the kernel's buffers take).
     for (const c of flooders) flood(c, { type: FrameType.QUERY, corr: 1, kind: 'stats', args: '' }, 1024 * 1024);
-    // [P-1.7] The hub stops reading each one once its unread replies pass 64 KiB.
-    await eventually(async () => assert.equal(await metric(hub, 'corral_connections_reading_paused'), 300), 90_000);
-    // Past the bound: the answers of the QUERYs already in progress (at most 16), each a little larger as the counters grow.
-    const largest = await metric(hub, 'corral_outbound_bytes_largest');
-    assert.ok(largest <= 64 * 1024 + 16 * (answerBytes + 64), `largest queue ${largest} bytes`);
-    const client = await connect(hub.url, { connectTimeoutMs: 10_000 });
     try {
-      assert.equal((await client.publish('after.flood', 'x')).seq, 1);
+      // [P-1.7] The hub reads each one only as its replies leave (16 QUERYs in progress at most, and
+      // no more once 64 KiB of replies wait): between those turns, none is being read from.
+      await eventually(async () => assert.equal(await metric(hub, 'corral_connections_reading_paused'), 300), 90_000);
+      // Past the bound: the answers of the QUERYs already in progress (at most 16), each a little larger as the counters grow.
+      const largest = await metric(hub, 'corral_outbound_bytes_largest');
+      assert.ok(largest <= 64 * 1024 + 16 * (answerBytes + 64), `largest queue ${largest} bytes`);
+      // Issue 9: the handshake within 10 s, however busy the machine running the test.
+      const client = await connect(hub.url, { connectTimeoutMs: 10_000, pingTimeoutMs: 10_000 });
+      try {
+        assert.equal((await client.publish('after.flood', 'x')).seq, 1);
+      } finally {
+        await client.close();
+      }
     } finally {
-      await client.close();
       for (const c of flooders) c.close();
     }
   });
