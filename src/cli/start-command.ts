@@ -39,6 +39,8 @@ interface StartOptions {
   durability: 'fsync' | 'process';
   maxPayload: number;
   maxConnections: number;
+  stallTimeout: number;
+  outboundBudget: number;
   gcInterval: number;
   metricsSubscriptions: number;
   retainCount: number;
@@ -82,6 +84,10 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--max-producers-per-topic <n>', 'de-duplication window: producer ids remembered per topic; the least recently used is forgotten first')
       .env('CORRAL_MAX_PRODUCERS_PER_TOPIC').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
+    .addOption(new Option('--stall-timeout <duration>', 'a client that keeps sending requests but reads nothing for this long is closed (SLOW_READER)')
+      .env('CORRAL_STALL_TIMEOUT').default(30_000, '30s').argParser(parseDuration))
+    .addOption(new Option('--outbound-budget <bytes>', 'bytes queued to all connections together before deliveries to those holding the most pause')
+      .env('CORRAL_OUTBOUND_BUDGET').default(256 * 1024 * 1024).argParser(wholeNumber(1)))
     .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
       .default(100).argParser(wholeNumber(0)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
@@ -104,7 +110,9 @@ export function addStartCommand(program: Command): void {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         access: loadAccess(o), tls: loadTlsIdentity(o), durability: o.durability, logLevel: o.logLevel,
-        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
+        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections,
+          stallTimeoutMs: o.stallTimeout, outboundBudgetBytes: o.outboundBudget,
+        },
         tuning: {
           gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge },
           producerIdleMs: o.producerIdle, maxProducersPerTopic: o.maxProducersPerTopic,

@@ -22,6 +22,7 @@ import type { LocalTopics } from './hub-service.js';
 import { LocalTopicAccess } from './local-topic-access.js';
 import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
+import { OutboundBudget } from './outbound-budget.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
 import { HubQueries, type QueryableHub } from './hub-queries.js';
@@ -61,6 +62,7 @@ export class Hub implements SessionHost, QueryableHub {
   readonly localTopics: LocalTopics;
   /** The services this hub runs and the resources it owns for them [P-11]. */
   readonly services: ServiceHost;
+  readonly outboundBudget: OutboundBudget<ClientSession>;
   private readonly sessions = new Set<ClientSession>();
   private readonly committer: GroupCommitter;
   private readonly deliverer: Deliverer;
@@ -83,6 +85,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.startedAt = this.clock.now();
     this.durability = options.durability;
     this.membership = options.membership;
+    this.outboundBudget = new OutboundBudget(this.limits.outboundBudgetBytes, (s) => this.resume(s));
     this.services = new ServiceHost(options.services ?? [], this.ownership, this.stores.metadata, this.logger);
     const { log, metadata } = this.stores;
     this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic, this.tuning, this.clock);
@@ -408,6 +411,22 @@ export class Hub implements SessionHost, QueryableHub {
 
   private registerGauges(): void {
     this.metrics.addCollector('corral_topics', 'Topics loaded on this hub', [], (g) => g.set(this.topics.size));
+    this.metrics.addCollector('corral_outbound_bytes', 'Bytes queued to client connections that the kernel has not taken yet (the outbound budget limits it)', [], (g) => {
+      g.set(this.outboundBudget.queuedBytes);
+    });
+    this.metrics.addCollector('corral_outbound_bytes_largest', 'Bytes queued to the one connection holding the most', [], (g) => {
+      let largest = 0;
+      for (const s of this.sessions) largest = Math.max(largest, s.queuedBytes);
+      g.set(largest);
+    });
+    this.metrics.addCollector('corral_connections_reading_paused', 'Connections the hub reads nothing from for now (backpressure)', [], (g) => {
+      let paused = 0;
+      for (const s of this.sessions) if (s.readingIsPaused) paused++;
+      g.set(paused);
+    });
+    this.metrics.addCollector('corral_connections_deliveries_held', 'Connections whose deliveries wait because the outbound budget is spent', [], (g) => {
+      g.set(this.outboundBudget.heldConnections);
+    });
     // One series per subscription would grow with the topics: only the largest
     // backlogs get their own series; the totals cover every subscription.
     const shown = this.tuning.metricsSubscriptions;
