@@ -78,20 +78,22 @@ async function positionFanOut(clients: Client[], hub: LaunchedHub): Promise<{ in
     waiters.push(...await Promise.all(Array.from({ length: 500 }, (_, j) => gates[(i + j) % gates.length]!.enqueue())));
   }
   const bytesPerWaiter = ((await heapUsed(hub)) - before) / WAITERS;
+  // Enqueued concurrently, the waiters joined in the order the hub received them: their first positions say it.
+  const line = [...waiters].sort((a, b) => a.position - b.position);
   let informed = 0;
   const all = new Promise<void>((resolve) => {
-    for (const w of waiters.slice(1)) w.once('position', () => { if (++informed === WAITERS - 1) resolve(); });
+    for (const w of line.slice(1)) w.once('position', () => { if (++informed === WAITERS - 1) resolve(); });
   });
   const t0 = performance.now();
   await holder.release();
   await all;
   const informedMs = performance.now() - t0;
   const queued: number[] = [];
-  let held = await waiters[0]!.admitted;
+  let held = await line[0]!.admitted;
   for (let i = 1; i <= QUEUED_HANDOVERS; i++) {
     const t = performance.now();
     void held.release();
-    held = await waiters[i]!.admitted;
+    held = await line[i]!.admitted;
     queued.push(performance.now() - t);
   }
   for (const g of gates) g.close();
