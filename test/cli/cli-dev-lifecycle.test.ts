@@ -39,7 +39,7 @@ function assertAllGone(dev: DevRun): void {
 }
 
 describe('corral dev stops everything it started', () => {
-  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) {
     it(`on ${signal}: stops the hubs, then PostgreSQL, says so, and removes its temp directory`, async () => {
       const dev = await startDev();
       try {
