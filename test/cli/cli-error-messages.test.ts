@@ -58,26 +58,34 @@ describe('client commands say what went wrong and what to do', () => {
 
   /**
    * Runs `corral <args>` against a hub that is killed with SIGKILL while it
-   * runs and started again on the same directory and port. `before` runs
-   * before the kill; `after` once the command said it reconnected.
+   * runs and started again on the same directory and port. `setup` runs
+   * before the command starts, `before` before the kill, `after` once the
+   * command said it reconnected.
    */
   async function acrossHubRestart(args: (url: string[]) => string[], steps: {
+    setup?: (url: string[]) => Promise<void>;
     before?: (url: string[], cmd: RunningCli) => Promise<void>;
     after: (url: string[], cmd: RunningCli) => Promise<void>;
   }): Promise<void> {
     const restartable = await startHub();
     const url = ['--url', restartable.url];
-    const cmd = spawnCli(args(url));
+    let cmd: RunningCli | undefined;
     let again: HubProcess | undefined;
     try {
-      await steps.before?.(url, cmd);
+      await steps.setup?.(url);
+      const running = spawnCli(args(url));
+      cmd = running;
+      await steps.before?.(url, running);
       await restartable.kill('SIGKILL');
-      await eventually(() => assert.match(cmd.stderr(), /^corral: lost the connection to the hub \(.*\); reconnecting…$/m));
+      await eventually(() => assert.match(running.stderr(), /^corral: lost the connection to the hub \(.*\); reconnecting…$/m));
+      // Not silent while the hub stays away.
+      await eventually(() => assert.match(running.stderr(), new RegExp(`^corral: still reconnecting to ${restartable.url} \\(\\d+ s\\); Ctrl-C to give up$`, 'm')));
       again = await startHub({ dataDir: restartable.dataDir, port: restartable.port });
-      await eventually(() => assert.match(cmd.stderr(), new RegExp(`^corral: reconnected to hub-\\S+ at 127\\.0\\.0\\.1:${restartable.port}$`, 'm')));
-      await steps.after(url, cmd);
+      await eventually(() => assert.match(running.stderr(), new RegExp(`^corral: reconnected to hub-\\S+ at 127\\.0\\.0\\.1:${restartable.port}$`, 'm')));
+      await steps.after(url, running);
     } finally {
-      cmd.child.kill('SIGKILL');
+      cmd?.child.kill('SIGKILL');
+      await restartable.kill('SIGKILL');
       await again?.stop();
       removeDir(restartable.dataDir);
     }
@@ -85,8 +93,10 @@ describe('client commands say what went wrong and what to do', () => {
 
   it('sub reports losing the hub and getting it back on standard error, then carries on', async () => {
     await acrossHubRestart((url) => ['sub', 'back', 's', '--count', '1', ...url], {
-      before: async (url) => {
+      setup: async (url) => {
         assert.equal((await runCli(['sub', 'back', 's', '--count', '0', ...url])).code, 0);
+      },
+      before: async (url) => {
         await eventually(async () => {
           const topics = JSON.parse((await runCli(['topics', '--json', ...url])).stdout) as { topics: Array<{ topic: string; subscriptions: Array<{ attached: boolean }> }> };
           assert.equal(topics.topics.find((t) => t.topic === 'back')?.subscriptions[0]?.attached, true);
