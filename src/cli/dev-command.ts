@@ -87,14 +87,14 @@ function startHub(storeUrl: string, hubPort: number, o: DevOptions): DevHub {
     CLI, 'start', '--store', storeUrl, '--port', String(hubPort), '--http-port', '0',
     '--durability', o.durability, '--log-level', o.logLevel, '--exit-with-parent',
   ]);
-  const hub: DevHub = { child, id: `pid ${child.pid}`, ready: Promise.resolve('') };
+  const hub: DevHub = { child, id: 'hub', ready: Promise.resolve('') };
   hub.ready = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       if (/http:\/\/\S+/.test(out)) resolve(out);
     });
-    child.once('exit', (code, signal) => reject(new Error(`hub exited (${code ?? signal}) before it was ready`)));
+    child.once('exit', (code, signal) => reject(new Error(`${hubPort === 0 ? 'a hub' : `the hub on port ${hubPort}`} exited (${code ?? signal}) before it was ready`)));
   });
   return hub;
 }
@@ -120,9 +120,9 @@ export function addDevCommand(program: Command): void {
       const stopAll = async (why: string, code: number): Promise<never> => {
         if (stopping) process.exit(1);
         stopping = true;
-        say(`${why}: stopping ${hubs.length} hubs, then PostgreSQL`);
-        for (const h of hubs) {
-          if (h.child.exitCode !== null || h.child.signalCode !== null) continue;
+        const running = hubs.filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+        say(`${why}: stopping ${running.length} hub${running.length === 1 ? '' : 's'}, then PostgreSQL`);
+        for (const h of running) {
           say(`  stopping ${h.id} (pid ${h.child.pid})`);
           h.child.kill('SIGTERM');
         }
@@ -158,7 +158,7 @@ export function addDevCommand(program: Command): void {
         say(`cluster ready: --url corral://${urls.join(',')}`);
         say(`stop with Ctrl-C or  kill ${process.pid}  (SIGINT, SIGTERM and SIGHUP stop everything)`);
       } catch (err) {
-        process.stderr.write(`corral: ${String(err)}\n`);
+        process.stderr.write(`corral dev: ${err instanceof Error ? err.message : String(err)}\n`);
         await stopAll('failed to start', 1);
       }
       for (const h of hubs) {

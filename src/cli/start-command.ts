@@ -6,6 +6,9 @@ import { loadAccess, loadTlsIdentity } from './security-options.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
+/** How long a graceful stop may take; a service manager's stop timeout should exceed it (docs/examples/corral.service). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
 export function portNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535 (0 = any free port)');
@@ -92,7 +95,7 @@ export function addStartCommand(program: Command): void {
       .default(100).argParser(wholeNumber(0)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--shutdown-timeout <duration>', 'a graceful stop (SIGTERM, SIGINT, SIGHUP) that has not finished by then (the store or the other hubs '
-      + 'unreachable) ends the process anyway; what was acknowledged is durable already (10s, 1m)').env('CORRAL_SHUTDOWN_TIMEOUT').default(30_000, '30s').argParser(parseDuration))
+      + 'unreachable) ends the process anyway; what was acknowledged is durable already (10s, 1m)').env('CORRAL_SHUTDOWN_TIMEOUT').default(DEFAULT_SHUTDOWN_TIMEOUT_MS, '30s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.

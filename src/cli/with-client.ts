@@ -6,6 +6,9 @@ import { readPem, readSecretFile } from './security-options.js';
 
 export const DEFAULT_URL = 'corral://127.0.0.1:7400';
 
+/** While the hub is away, a line this often (the client retries on its own, with backoff up to 5 s). */
+const STILL_RECONNECTING_EVERY_MS = 10_000;
+
 /** Options every client command takes. */
 export interface ClientCommandOptions {
   url: string;
@@ -37,12 +40,25 @@ export async function withClient<T>(name: string, opts: ClientCommandOptions, fn
   const token = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
   const tls = opts.ca !== undefined ? { ca: readPem(opts.ca, 'CA file') } : undefined;
   const client = await connect(opts.url, { token, name: `corral-cli/${name}`, tls });
-  // Never silent while the hub is away: a command waiting on a reconnect says so.
-  client.on('disconnect', (err) => process.stderr.write(`corral: lost the connection to the hub (${err.message}); reconnecting…\n`));
-  client.on('reconnect', (hub) => process.stderr.write(`corral: reconnected to ${hub.hubId} at ${hub.address}\n`));
+  // Never silent while the hub is away: a command waiting on a reconnect says so, and keeps saying so.
+  let away: NodeJS.Timeout | undefined;
+  client.on('disconnect', (err) => {
+    process.stderr.write(`corral: lost the connection to the hub (${err.message}); reconnecting…\n`);
+    const since = Date.now();
+    clearInterval(away);
+    away = setInterval(() => {
+      process.stderr.write(`corral: still reconnecting to ${opts.url} (${Math.round((Date.now() - since) / 1000)} s); Ctrl-C to give up\n`);
+    }, STILL_RECONNECTING_EVERY_MS);
+    away.unref();
+  });
+  client.on('reconnect', (hub) => {
+    clearInterval(away);
+    process.stderr.write(`corral: reconnected to ${hub.hubId} at ${hub.address}\n`);
+  });
   try {
     return await fn(client);
   } finally {
+    clearInterval(away);
     await client.close();
   }
 }

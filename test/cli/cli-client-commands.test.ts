@@ -60,6 +60,8 @@ describe('corral client commands', () => {
     const pub = await corral(['pub', 'cli', '-', '--print-seq', ...url()], { input: lines.join('\n') + '\n' });
     assert.equal(pub.code, 0, pub.stderr);
     assert.deepEqual(pub.stdout.split('\n').slice(0, -1), lines.map((l, i) => `${i + 1}\t${l}`));
+    // Not on a terminal: the last line on stderr is the final summary, counting every acknowledged publish.
+    assert.equal(pub.stderr.split('\n').at(-2), 'corral pub: published 1000 messages to cli (seq 1-1000)');
 
     const sub = await corral(['sub', 'cli', 's', '--from', 'earliest', '--count', '1000'], { env: { CORRAL_URL: hub.url } });
     assert.equal(sub.code, 0, sub.stderr);
@@ -86,7 +88,9 @@ describe('corral client commands', () => {
     await corral(['pub', 'long', '-', ...url()], { input: 'a\nb\nc\n' });
     const child = spawn(process.execPath, [CLI, 'sub', 'long', 'live', '--from', 'earliest', ...url()]);
     let out = '';
+    let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       await eventually(() => assert.equal(out, 'a\nb\nc\n'));
@@ -96,6 +100,8 @@ describe('corral client commands', () => {
       });
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+      // Stopped by a signal, not on a terminal: a final summary all the same.
+      assert.equal(err, 'corral sub: 3 messages printed, acknowledged through seq 3; subscription live of long kept\n');
     } finally {
       child.kill('SIGKILL');
     }

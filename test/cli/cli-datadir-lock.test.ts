@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { removeDir, startHub, tempDir } from '../support/hub-process.js';
+import { occupiedPort } from '../support/occupied-port.js';
 import { runCli, type CliRun } from '../support/run-cli.js';
 
 const LOCK = 'corral.lock';
@@ -40,12 +40,6 @@ async function claimAsUnprivileged(dir: string): Promise<CliRun> {
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const [code] = await once(child, 'exit') as [number | null];
   return { code, stdout, stderr, timedOut: false };
-}
-
-async function occupiedPort(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as { port: number }).port };
 }
 
 /** The pid of a process that has exited (the pid a crashed hub leaves in its lock). */

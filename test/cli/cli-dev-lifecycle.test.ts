@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { processRunning } from '../../src/cli/process-running.js';
 import { eventually } from '../support/eventually.js';
 import { CLI } from '../support/hub-process.js';
+import { occupiedPort } from '../support/occupied-port.js';
+import { runCli } from '../support/run-cli.js';
 
 interface DevRun {
   child: ChildProcess;
@@ -32,14 +34,14 @@ async function startDev(): Promise<DevRun> {
   return { child, out: () => out, exited, pid: child.pid!, hubs, pg: { pid: Number(pg[1]), dir: pg[2]! } };
 }
 
-function assertAllGone(dev: DevRun): void {
+function assertAllGone(dev: Pick<DevRun, 'hubs' | 'pg'>): void {
   for (const h of dev.hubs) assert.equal(processRunning(h.pid), false, `hub ${h.id} (pid ${h.pid}) still runs`);
   assert.equal(processRunning(dev.pg.pid), false, `PostgreSQL (pid ${dev.pg.pid}) still runs`);
   assert.equal(existsSync(dev.pg.dir), false, `${dev.pg.dir} is still there`);
 }
 
 describe('corral dev stops everything it started', () => {
-  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) {
     it(`on ${signal}: stops the hubs, then PostgreSQL, says so, and removes its temp directory`, async () => {
       const dev = await startDev();
       try {
@@ -60,6 +62,27 @@ describe('corral dev stops everything it started', () => {
       }
     });
   }
+
+  it('when a hub cannot start (its port is taken): exits 1 saying why, stops PostgreSQL and removes its temp directory', async () => {
+    const { server, port } = await occupiedPort();
+    try {
+      const r = await runCli(['dev', '--hubs', '1', '--port', String(port), '--durability', 'process'], { timeoutMs: 90_000 });
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^corral: LISTEN_FAILED: cannot listen on the protocol port 127\\.0\\.0\\.1:${port}: `, 'm'));
+      assert.match(r.stderr, new RegExp(`^corral dev: the hub on port ${port} exited \\(1\\) before it was ready$`, 'm'));
+      const pg = /^PostgreSQL {2}\S+ {2}pid (\d+) {2}data (\S+)$/m.exec(r.stdout);
+      assert.ok(pg, r.stdout);
+      assert.deepEqual(r.stdout.split('\n').slice(-4), [
+        'failed to start: stopping 0 hubs, then PostgreSQL',
+        `  stopping PostgreSQL (pid ${pg[1]}) and removing ${pg[2]}`,
+        'stopped',
+        '',
+      ]);
+      assertAllGone({ hubs: [], pg: { pid: Number(pg[1]), dir: pg[2]! } });
+    } finally {
+      server.close();
+    }
+  });
 
   it('on SIGKILL of corral dev: the hubs and PostgreSQL notice and exit, and the temp directory goes', async () => {
     const dev = await startDev();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
-import { CLI, removeDir, startHub, type HubProcess } from '../support/hub-process.js';
-import { runCli } from '../support/run-cli.js';
+import { removeDir, startHub, type HubProcess } from '../support/hub-process.js';
+import { runCli, spawnCli, type RunningCli } from '../support/run-cli.js';
 
 /** A port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -57,33 +56,75 @@ describe('client commands say what went wrong and what to do', () => {
     assert.equal(within.stdout, 'b\n');
   });
 
-  it('sub reports losing the hub and getting it back on standard error, then carries on', async () => {
+  /**
+   * Runs `corral <args>` against a hub that is killed with SIGKILL while it
+   * runs and started again on the same directory and port. `setup` runs
+   * before the command starts, `before` before the kill, `after` once the
+   * command said it reconnected.
+   */
+  async function acrossHubRestart(args: (url: string[]) => string[], steps: {
+    setup?: (url: string[]) => Promise<void>;
+    before?: (url: string[], cmd: RunningCli) => Promise<void>;
+    after: (url: string[], cmd: RunningCli) => Promise<void>;
+  }): Promise<void> {
     const restartable = await startHub();
     const url = ['--url', restartable.url];
-    assert.equal((await runCli(['sub', 'back', 's', '--count', '0', ...url])).code, 0);
-    const sub = spawn(process.execPath, [CLI, 'sub', 'back', 's', '--count', '1', ...url]);
-    let out = '';
-    let err = '';
-    sub.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    sub.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => sub.once('close', (code) => resolve(code)));
+    let cmd: RunningCli | undefined;
     let again: HubProcess | undefined;
     try {
-      await eventually(async () => {
-        const topics = JSON.parse((await runCli(['topics', '--json', ...url])).stdout) as { topics: Array<{ topic: string; subscriptions: Array<{ attached: boolean }> }> };
-        assert.equal(topics.topics.find((t) => t.topic === 'back')?.subscriptions[0]?.attached, true);
-      });
+      await steps.setup?.(url);
+      const running = spawnCli(args(url));
+      cmd = running;
+      await steps.before?.(url, running);
       await restartable.kill('SIGKILL');
-      await eventually(() => assert.match(err, /^corral: lost the connection to the hub \(.*\); reconnecting…$/m));
+      await eventually(() => assert.match(running.stderr(), /^corral: lost the connection to the hub \(.*\); reconnecting…$/m));
+      // Not silent while the hub stays away.
+      await eventually(() => assert.match(running.stderr(), new RegExp(`^corral: still reconnecting to ${restartable.url} \\(\\d+ s\\); Ctrl-C to give up$`, 'm')));
       again = await startHub({ dataDir: restartable.dataDir, port: restartable.port });
-      await eventually(() => assert.match(err, new RegExp(`^corral: reconnected to hub-\\S+ at 127\\.0\\.0\\.1:${restartable.port}$`, 'm')), 30_000);
-      assert.equal((await runCli(['pub', 'back', 'after the restart', '--quiet', ...url])).code, 0);
-      assert.equal(await exited, 0);
-      assert.equal(out, 'after the restart\n');
+      await eventually(() => assert.match(running.stderr(), new RegExp(`^corral: reconnected to hub-\\S+ at 127\\.0\\.0\\.1:${restartable.port}$`, 'm')));
+      await steps.after(url, running);
     } finally {
-      sub.kill('SIGKILL');
+      cmd?.child.kill('SIGKILL');
+      await restartable.kill('SIGKILL');
       await again?.stop();
       removeDir(restartable.dataDir);
     }
+  }
+
+  it('sub reports losing the hub and getting it back on standard error, then carries on', async () => {
+    await acrossHubRestart((url) => ['sub', 'back', 's', '--count', '1', ...url], {
+      setup: async (url) => {
+        assert.equal((await runCli(['sub', 'back', 's', '--count', '0', ...url])).code, 0);
+      },
+      before: async (url) => {
+        await eventually(async () => {
+          const topics = JSON.parse((await runCli(['topics', '--json', ...url])).stdout) as { topics: Array<{ topic: string; subscriptions: Array<{ attached: boolean }> }> };
+          assert.equal(topics.topics.find((t) => t.topic === 'back')?.subscriptions[0]?.attached, true);
+        });
+      },
+      after: async (url, sub) => {
+        assert.equal((await runCli(['pub', 'back', 'after the restart', '--quiet', ...url])).code, 0);
+        assert.equal(await sub.exited, 0);
+        assert.equal(sub.stdout(), 'after the restart\n');
+      },
+    });
+  });
+
+  it('pub reports losing the hub and getting it back on standard error, then publishes the rest', async () => {
+    await acrossHubRestart((url) => ['pub', 'onward', '-', '--print-seq', ...url], {
+      before: async (url, pub) => {
+        assert.equal((await runCli(['retain', 'onward', '--count', '10', ...url])).code, 0);
+        pub.child.stdin!.write('before\n');
+        await eventually(() => assert.equal(pub.stdout(), '1\tbefore\n'));
+      },
+      after: async (url, pub) => {
+        pub.child.stdin!.end('after\n');
+        assert.equal(await pub.exited, 0, pub.stderr());
+        assert.equal(pub.stdout(), '1\tbefore\n2\tafter\n');
+        assert.equal(pub.stderr().split('\n').at(-2), 'corral pub: published 2 messages to onward (seq 1-2)');
+        const read = await runCli(['sub', 'onward', 'r', '--from', 'earliest', '--count', '2', '--quiet', ...url]);
+        assert.equal(read.stdout, 'before\nafter\n');
+      },
+    });
   });
 });

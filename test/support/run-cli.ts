@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { CLI } from './hub-process.js';
 
 export interface CliRun {
@@ -18,13 +18,17 @@ export interface CliRunOptions {
   timeoutMs?: number;
 }
 
+/** The caller's environment without its CORRAL_* variables, plus `extra`. */
+function cliEnv(extra: Record<string, string> | undefined): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('CORRAL_')) delete env[k];
+  return Object.assign(env, extra);
+}
+
 /** Runs the compiled `corral` CLI as a real process; CORRAL_* variables of the caller do not leak in. */
 export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('CORRAL_')) delete env[k];
-    Object.assign(env, opts.env);
-    const spawnOpts: SpawnOptions = { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] };
+    const spawnOpts: SpawnOptions = { env: cliEnv(opts.env), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] };
     const child = spawn(process.execPath, [CLI, ...args], spawnOpts);
     let stdout = '';
     let stderr = '';
@@ -42,4 +46,24 @@ export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRun
     });
     child.stdin!.end(opts.input ?? '');
   });
+}
+
+/** A `corral` command left running: its standard input open, its output collected as it comes. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Exit code once it ends (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts the compiled `corral` CLI and returns at once; the caller ends it (or kills it in a `finally`). */
+export function spawnCli(args: string[], env?: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
