@@ -137,6 +137,15 @@ export class JournalSegments {
     });
   }
 
+  /**
+   * Whether `retire(entryId)` would seal the active segment or delete one:
+   * the store must then hold everything up to `entryId` durably first.
+   */
+  retirable(entryId: number): boolean {
+    const oldest = this.#segments[0]!;
+    return this.#activeBytes >= this.segmentBytes || (this.#segments.length > 1 && oldest.lastEntryId <= entryId);
+  }
+
   /** Segments on disk, oldest first (for tests and stats). */
   get segmentCount(): number {
     return this.#segments.length;

@@ -1,0 +1,59 @@
+import { CorralError } from '../../protocol/corral-error.js';
+import type { MessageLog, TopicBounds } from '../message-log.js';
+import { decodeEntries, type JournalEntry } from './journal-entry.js';
+import { mergeEntries } from './merge-entries.js';
+
+/**
+ * Writes journal entries into the store behind the journal. The journal
+ * hands over entries exactly as it wrote them (encoded, in entry order), so
+ * nothing is re-encoded on the hub's event loop and an implementation may do
+ * the whole work elsewhere (a worker thread).
+ */
+export interface WriteBehind {
+  /**
+   * Stores every record of `entries` the store does not hold yet, in one
+   * transaction. `durable`: the journal is about to delete these entries,
+   * so the store must hold them as durably as the journal did (fsync mode:
+   * on disk, not only in the page cache) before this resolves.
+   */
+  write(entries: readonly Buffer[], durable: boolean): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Applies journal entries to a MessageLog through its own interface (any
+ * backend); also how the journal is replayed on start. Returns how many
+ * records were stored.
+ */
+export async function replayEntries(inner: MessageLog, entries: readonly JournalEntry[]): Promise<number> {
+  const known = new Map<string, TopicBounds | undefined>();
+  for (const e of entries) {
+    for (const b of e.batches) if (!known.has(b.topic)) known.set(b.topic, await inner.bounds(b.topic));
+  }
+  let batches;
+  try {
+    batches = mergeEntries(entries, (topic) => known.get(topic));
+  } catch (err) {
+    throw new CorralError('STORE_UNAVAILABLE', (err as Error).message, { cause: err });
+  }
+  if (batches.length === 0) return 0;
+  const stored = await inner.append(batches);
+  const refused = batches.filter((_, i) => !stored[i]).map((b) => b.topic);
+  if (refused.length > 0) throw new CorralError('STORE_UNAVAILABLE', `the store refused journaled records of ${refused.join(', ')}`);
+  return batches.reduce((n, b) => n + b.records.length, 0);
+}
+
+/**
+ * The store behind written on the calling thread through its MessageLog
+ * interface. Its durability is the inner log's own (the replay on start,
+ * stores without a worker of their own).
+ */
+export class InlineWriteBehind implements WriteBehind {
+  constructor(private readonly inner: MessageLog) {}
+
+  write(entries: readonly Buffer[]): Promise<number> {
+    return replayEntries(this.inner, entries.flatMap((e) => decodeEntries(e)));
+  }
+
+  async close(): Promise<void> {}
+}
