@@ -73,9 +73,9 @@ describe('SQLite written behind the journal by a worker thread', () => {
     const segments = (): string[] => readdirSync(journalDir).filter((n) => n.endsWith('.log'));
     const writes: Array<{ durable: boolean; segmentsBefore: string[] }> = [];
     const recording = (inner: WriteBehind): WriteBehind => ({
-      write(entries, durable) {
+      write(spans, durable) {
         writes.push({ durable, segmentsBefore: segments() });
-        return inner.write(entries, durable);
+        return inner.write(spans, durable);
       },
       close: () => inner.close(),
     });

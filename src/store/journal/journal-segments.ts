@@ -16,6 +16,13 @@ interface Segment {
   lastEntryId: number;
 }
 
+/** Where whole entries lie in a segment file: what the store behind is written from. */
+export interface JournalSpan {
+  path: string;
+  offset: number;
+  length: number;
+}
+
 /** What was found in the journal on open. */
 export interface JournalContents {
   entries: JournalEntry[];
@@ -95,8 +102,11 @@ export class JournalSegments {
     return { journal, contents: { entries, cut }, lastEntryId };
   }
 
-  /** Appends one encoded entry; resolves once it is as durable as the durability mode says. */
-  append(entryId: number, bytes: Buffer): Promise<void> {
+  /**
+   * Appends one encoded entry; resolves once it is as durable as the
+   * durability mode says, with where it lies (readable until it is retired).
+   */
+  append(entryId: number, bytes: Buffer): Promise<JournalSpan> {
     return this.#serial(async () => {
       if (this.#broken) throw new CorralError('STORE_UNAVAILABLE', `the journal failed earlier (${this.#broken.message}); restart the hub`);
       try {
@@ -109,8 +119,11 @@ export class JournalSegments {
         this.#broken = err as Error;
         throw new CorralError('STORE_UNAVAILABLE', `journal write failed: ${(err as Error).message}`, { cause: err });
       }
+      const active = this.#segments[this.#segments.length - 1]!;
+      const span = { path: active.path, offset: this.#activeBytes, length: bytes.length };
       this.#activeBytes += bytes.length;
-      this.#segments[this.#segments.length - 1]!.lastEntryId = entryId;
+      active.lastEntryId = entryId;
+      return span;
     });
   }
 

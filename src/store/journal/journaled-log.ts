@@ -3,7 +3,7 @@ import { CorralError } from '../../protocol/corral-error.js';
 import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import type { Durability } from '../stores.js';
 import { encodeEntry, type JournalEntry } from './journal-entry.js';
-import { JournalSegments } from './journal-segments.js';
+import { JournalSegments, type JournalSpan } from './journal-segments.js';
 import { InlineWriteBehind, replayEntries, type WriteBehind } from './write-behind.js';
 
 export interface JournaledLogOptions {
@@ -55,11 +55,11 @@ export class JournaledLog implements MessageLog {
   #pendingRecords = 0;
   #lastEntryId: number;
   /**
-   * Journaled entries, encoded as the journal wrote them, whose records are
-   * in the pending lists: what the next write-behind hands over. Pushed in
-   * the same turn as their records, so the two always match.
+   * Where the journaled entries whose records are in the pending lists lie
+   * (adjacent entries merged): what the next write-behind hands over.
+   * Pushed in the same turn as their records, so the two always match.
    */
-  #unwritten: Buffer[] = [];
+  #unwritten: JournalSpan[] = [];
   /** Id of the last entry in #unwritten (or handed over). */
   #journaledEntryId: number;
   /** Highest entry id whose records the store behind holds. */
@@ -131,11 +131,9 @@ export class JournaledLog implements MessageLog {
     }
     if (accepted.length === 0) return results;
     const entry: JournalEntry = { entryId: ++this.#lastEntryId, batches: accepted.map((a) => a.batch) };
-    const encoded = encodeEntry(entry);
-    const write = this.journal.append(entry.entryId, encoded);
-    this.#writing = write.catch(() => undefined);
-    await write;
-    this.#unwritten.push(encoded);
+    const write = this.journal.append(entry.entryId, encodeEntry(entry));
+    this.#writing = write.then(() => undefined, () => undefined);
+    this.#addUnwritten(await write);
     this.#journaledEntryId = entry.entryId;
     for (const { state, batch } of accepted) {
       for (const r of batch.records) state.pending.push(r);
@@ -286,8 +284,14 @@ export class JournaledLog implements MessageLog {
     return this.#flushing;
   }
 
+  #addUnwritten(span: JournalSpan): void {
+    const last = this.#unwritten[this.#unwritten.length - 1];
+    if (last && last.path === span.path && last.offset + last.length === span.offset) last.length += span.length;
+    else this.#unwritten.push(span);
+  }
+
   async #writeBehind(): Promise<void> {
-    const entries = this.#unwritten;
+    const spans = this.#unwritten;
     const upTo = this.#journaledEntryId;
     this.#unwritten = [];
     const taken: Array<{ topic: string; state: TopicState; count: number }> = [];
@@ -300,13 +304,13 @@ export class JournaledLog implements MessageLog {
     // durably as the journal did; until then the store may lag (a crash
     // replays the journal into it).
     const durable = this.#closed || this.journal.retirable(upTo);
-    if (entries.length > 0 || (durable && this.#durableEntryId < upTo)) {
+    if (spans.length > 0 || (durable && this.#durableEntryId < upTo)) {
       try {
-        await this.writeBehind.write(entries, durable);
+        await this.writeBehind.write(spans, durable);
       } catch (err) {
         // Handed over again with what came since; records the store already
         // holds are skipped there.
-        this.#unwritten = entries.concat(this.#unwritten);
+        this.#unwritten = spans.concat(this.#unwritten);
         for (const t of taken) this.#dirty.add(t.topic);
         await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
         throw err;

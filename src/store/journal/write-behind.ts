@@ -1,22 +1,26 @@
+import { open } from 'node:fs/promises';
 import { CorralError } from '../../protocol/corral-error.js';
 import type { MessageLog, TopicBounds } from '../message-log.js';
 import { decodeEntries, type JournalEntry } from './journal-entry.js';
+import type { JournalSpan } from './journal-segments.js';
 import { mergeEntries } from './merge-entries.js';
 
 /**
  * Writes journal entries into the store behind the journal. The journal
- * hands over entries exactly as it wrote them (encoded, in entry order), so
- * nothing is re-encoded on the hub's event loop and an implementation may do
- * the whole work elsewhere (a worker thread).
+ * hands over where the entries lie in its segment files (in entry order),
+ * not their bytes: nothing is copied or re-encoded on the hub's event loop,
+ * and an implementation may do the whole work elsewhere (a worker thread),
+ * reading the entries back from the page cache.
  */
 export interface WriteBehind {
   /**
-   * Stores every record of `entries` the store does not hold yet, in one
-   * transaction. `durable`: the journal is about to delete these entries,
-   * so the store must hold them as durably as the journal did (fsync mode:
-   * on disk, not only in the page cache) before this resolves.
+   * Stores every record of the entries in `spans` the store does not hold
+   * yet, in one transaction. `durable`: the journal is about to delete these
+   * entries, so the store must hold them as durably as the journal did
+   * (fsync mode: on disk, not only in the page cache) before this resolves.
+   * The spans stay readable until then.
    */
-  write(entries: readonly Buffer[], durable: boolean): Promise<number>;
+  write(spans: readonly JournalSpan[], durable: boolean): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -51,9 +55,23 @@ export async function replayEntries(inner: MessageLog, entries: readonly Journal
 export class InlineWriteBehind implements WriteBehind {
   constructor(private readonly inner: MessageLog) {}
 
-  write(entries: readonly Buffer[]): Promise<number> {
-    return replayEntries(this.inner, entries.flatMap((e) => decodeEntries(e)));
+  async write(spans: readonly JournalSpan[]): Promise<number> {
+    const entries: JournalEntry[] = [];
+    for (const s of spans) entries.push(...decodeEntries(await readSpan(s)));
+    return replayEntries(this.inner, entries);
   }
 
   async close(): Promise<void> {}
+}
+
+async function readSpan(span: JournalSpan): Promise<Buffer> {
+  const file = await open(span.path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(span.length);
+    const { bytesRead } = await file.read(buf, 0, span.length, span.offset);
+    if (bytesRead !== span.length) throw new CorralError('STORE_UNAVAILABLE', `journal segment ${span.path} ends before byte ${span.offset + span.length}`);
+    return buf;
+  } finally {
+    await file.close();
+  }
 }

@@ -3,17 +3,18 @@
  * connection of its own, so the B-tree inserts and the commit never run on
  * the hub's event loop (docs/decisions/write-behind-worker.md).
  *
- * In:  { id, entries: Uint8Array (whole journal entries, concatenated), durable }
+ * In:  { id, spans (where whole journal entries lie in its segment files), durable }
  *      or 'stop'.
  * Out: { id, records } (records stored; those the store held already are
  *      skipped), or { id, code, message } when the transaction failed and
  *      stored nothing.
  */
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CorralError, isCorralError } from '../../protocol/corral-error.js';
-import { decodeEntries } from '../journal/journal-entry.js';
+import { decodeEntries, type JournalEntry } from '../journal/journal-entry.js';
+import type { JournalSpan } from '../journal/journal-segments.js';
 import { mergeEntries } from '../journal/merge-entries.js';
 import { prepareSqliteAppend, SELECT_TOPIC, type TopicRow } from './prepare-sqlite-append.js';
 import { BUSY_TIMEOUT_MS, WAL_RESTART_PAGES, WAL_SIZE_LIMIT_BYTES } from './sqlite-database.js';
@@ -36,8 +37,8 @@ db.pragma('cache_size = -16384');
 
 const append = prepareSqliteAppend(db);
 const topic = db.prepare<[string], TopicRow>(SELECT_TOPIC);
-const apply = db.transaction((entries: Buffer): number => {
-  const batches = mergeEntries(decodeEntries(entries), (name) => {
+const apply = db.transaction((entries: readonly JournalEntry[]): number => {
+  const batches = mergeEntries(entries, (name) => {
     const t = topic.get(name);
     return t === undefined ? undefined : { epoch: t.epoch, lastSeq: t.last_seq };
   });
@@ -46,6 +47,22 @@ const apply = db.transaction((entries: Buffer): number => {
   if (refused.length > 0) throw new CorralError('STORE_UNAVAILABLE', `the store refused journaled records of ${refused.join(', ')}`);
   return batches.reduce((n, b) => n + b.records.length, 0);
 });
+
+/** The entries in a span of a segment file (just written: read from the page cache). */
+function readEntries(span: JournalSpan): JournalEntry[] {
+  const buf = Buffer.allocUnsafe(span.length);
+  const fd = openSync(span.path, 'r');
+  try {
+    for (let read = 0; read < span.length;) {
+      const n = readSync(fd, buf, read, span.length - read, span.offset + read);
+      if (n === 0) throw new CorralError('STORE_UNAVAILABLE', `journal segment ${span.path} ends before byte ${span.offset + span.length}`);
+      read += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return decodeEntries(buf);
+}
 
 /**
  * Makes every commit so far durable: in WAL mode a commit is its frames in
@@ -78,7 +95,7 @@ parentPort!.on('message', (m: WriteBehindRequest | 'stop') => {
   }
   let reply: WriteBehindReply;
   try {
-    const records = m.entries.byteLength === 0 ? 0 : apply.immediate(Buffer.from(m.entries.buffer, m.entries.byteOffset, m.entries.byteLength));
+    const records = m.spans.length === 0 ? 0 : apply.immediate(m.spans.flatMap(readEntries));
     if (m.durable) syncWal();
     reply = { id: m.id, records };
   } catch (err) {

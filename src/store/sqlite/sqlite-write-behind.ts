@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { CorralError } from '../../protocol/corral-error.js';
 import type { ErrorCode } from '../../protocol/error-codes.js';
+import type { JournalSpan } from '../journal/journal-segments.js';
 import { InlineWriteBehind, type WriteBehind } from '../journal/write-behind.js';
 import type { MessageLog } from '../message-log.js';
 import type { Durability } from '../stores.js';
@@ -8,8 +9,8 @@ import type { Durability } from '../stores.js';
 /** A write-behind handed to the worker thread. */
 export interface WriteBehindRequest {
   id: number;
-  /** Whole journal entries, concatenated; its buffer is transferred, not copied. */
-  entries: Uint8Array;
+  /** Where the entries lie in the journal's segment files, in entry order. */
+  spans: readonly JournalSpan[];
   durable: boolean;
 }
 
@@ -24,8 +25,9 @@ interface Waiting {
 
 /**
  * The journal's write-behind into the SQLite file at `path`, done by a
- * worker thread on its own connection: the hub's event loop only copies the
- * entries it journaled into one buffer and hands it over. Should the worker
+ * worker thread on its own connection: the hub's event loop only says where
+ * the entries lie in the journal; the worker reads them back (from the page
+ * cache: they were just written), decodes and stores them. Should the worker
  * die, writes go on through `inner` on the calling thread (slower, as
  * correct), like the checkpointer's fallback.
  */
@@ -51,22 +53,15 @@ export class SqliteWriteBehind implements WriteBehind {
     this.#worker = w;
   }
 
-  write(entries: readonly Buffer[], durable: boolean): Promise<number> {
+  write(spans: readonly JournalSpan[], durable: boolean): Promise<number> {
     const w = this.#worker;
-    if (w === undefined) return this.#fallback.write(entries);
-    let size = 0;
-    for (const e of entries) size += e.length;
-    // Outside Node's shared pool, so the whole ArrayBuffer can be transferred.
-    const all = Buffer.allocUnsafeSlow(size);
-    let o = 0;
-    for (const e of entries) o += e.copy(all, o);
-    const id = this.#nextId++;
-    const request: WriteBehindRequest = { id, entries: all, durable };
+    if (w === undefined) return this.#fallback.write(spans);
+    const request: WriteBehindRequest = { id: this.#nextId++, spans, durable };
     return new Promise<number>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      this.#waiting.set(request.id, { resolve, reject });
       // Keeps the process alive while a write is in flight (a closing hub waits for it).
       w.ref();
-      w.postMessage(request, [all.buffer]);
+      w.postMessage(request);
     });
   }
 
