@@ -105,11 +105,9 @@ export class SubscriptionManager {
   }
 
   /**
-   * Writes changed cursors in one transaction. A crash of the hub loses at
-   * most this interval's acks, a power loss those since the store last
-   * synced (relaxed: no fsync of its own on the event loop every 50 ms);
-   * either way they are redelivered [P-5.4]. A cursor of a topic a newer
-   * owner loaded is not written (fenced): that owner's cursor stands.
+   * Writes changed cursors in one transaction. A crash loses at most this
+   * interval's acks (redelivered). A cursor of a topic a newer owner loaded
+   * is not written (fenced): that owner's cursor stands.
    */
   async flush(): Promise<void> {
     if (this.dirty.size === 0) return;
@@ -117,7 +115,7 @@ export class SubscriptionManager {
     this.dirty.clear();
     const entries = subs.map(([s, t]) => ({ key: s.key, value: s.encode(), fence: t.fence }));
     try {
-      const written = await this.metadata.putMany(entries, { relaxed: true });
+      const written = await this.metadata.putMany(entries);
       subs.forEach(([s], i) => { if (written[i]) s.persistedAck = s.ackedSeq; });
     } catch (err) {
       for (const [s, t] of subs) if (!this.dirty.has(s)) this.dirty.set(s, t);

@@ -58,18 +58,6 @@ export interface ManyEntry {
   fence?: Fence;
 }
 
-export interface PutManyOptions {
-  /**
-   * The writes need not reach the disk before this resolves: a crash of the
-   * process keeps them, a power loss may lose them until the store next
-   * syncs (any durable write after them, or a checkpoint). For state that is
-   * rewritten often and whose loss only repeats work: subscription cursors,
-   * where a lost acknowledgement means a redelivery [P-5.4]. A backend may
-   * always write durably.
-   */
-  relaxed?: boolean;
-}
-
 export type PutResult =
   | { ok: true; version: number }
   | { ok: false; current: MetadataEntry | undefined };
@@ -79,7 +67,7 @@ export interface MetadataStore {
   get(key: string): Promise<MetadataEntry | undefined>;
   put(key: string, value: string, opts?: PutOptions): Promise<PutResult>;
   /** Several writes in one transaction (cursor flushes); per entry, true if written, false if fenced. */
-  putMany(entries: ReadonlyArray<ManyEntry>, opts?: PutManyOptions): Promise<boolean[]>;
+  putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]>;
   /**
    * Deletes the key; with expectedVersion, only if it matches. True if a key
    * was deleted. With a fence raised above its epoch: CorralError FENCED.

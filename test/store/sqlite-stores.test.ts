@@ -10,7 +10,6 @@ import { runMetadataStoreConformance } from './conformance/metadata-store-confor
 import type { StoreHarness } from './conformance/store-harness.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-metadata-store.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { eventually } from '../support/eventually.js';
@@ -93,21 +92,6 @@ describe('SQLite stores', () => {
       await eventually(() => assert.ok(statSync(path).size > before + 2_000_000, `database file ${statSync(path).size} bytes`));
     } finally {
       await stores.close();
-    }
-  });
-
-  it('commits a relaxed putMany without the fsync and keeps synchronous=FULL for every other commit (durability fsync)', async () => {
-    const path = join(sqliteDir(), 'corral.db');
-    const db = SqliteDatabase.open({ path, durability: 'fsync' });
-    const metadata = new SqliteMetadataStore(db);
-    try {
-      const FULL = 2;
-      assert.equal(db.handle.pragma('synchronous', { simple: true }), FULL);
-      assert.deepEqual(await metadata.putMany([{ key: 'cur|a', value: '1' }], { relaxed: true }), [true]);
-      assert.equal(db.handle.pragma('synchronous', { simple: true }), FULL);
-      assert.equal((await metadata.get('cur|a'))?.value, '1');
-    } finally {
-      await metadata.close();
     }
   });
 

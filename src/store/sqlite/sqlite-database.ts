@@ -44,13 +44,11 @@ function storeError(err: unknown): CorralError {
  */
 export class SqliteDatabase {
   readonly handle: Database.Database;
-  readonly durability: Durability;
   #users = 0;
   #checkpointer: Worker | undefined;
 
-  private constructor(handle: Database.Database, durability: Durability) {
+  private constructor(handle: Database.Database) {
     this.handle = handle;
-    this.durability = durability;
   }
 
   /** Opens (or creates) the file, sets the pragmas for the durability and brings the schema up to date. */
@@ -63,7 +61,7 @@ export class SqliteDatabase {
       throw storeError(err);
     }
     try {
-      const db = new SqliteDatabase(handle, opts.durability);
+      const db = new SqliteDatabase(handle);
       db.#configure(opts.durability);
       db.#migrate(opts.path);
       db.#startCheckpointer(opts.path);

@@ -1,6 +1,6 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import { CorralError } from '../../protocol/corral-error.js';
-import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutManyOptions, PutOptions, PutResult } from '../metadata-store.js';
+import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 interface MetadataRow {
@@ -35,8 +35,6 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly #put: Transaction<(key: string, value: string, opts: PutOptions) => PutResult>;
   readonly #putMany: Transaction<(entries: ReadonlyArray<ManyEntry>) => boolean[]>;
   readonly #delete: Transaction<(key: string, expectedVersion: number | undefined, fence: Fence | undefined) => boolean>;
-  /** Around a relaxed putMany in fsync mode: its commit skips the WAL fsync (which later durable commits cover). */
-  readonly #relax: { begin: Statement; end: Statement } | undefined;
 
   constructor(db: SqliteDatabase) {
     const h = db.handle;
@@ -87,9 +85,6 @@ export class SqliteMetadataStore implements MetadataStore {
       remove.run(key);
       return true;
     });
-    this.#relax = db.durability === 'fsync'
-      ? { begin: h.prepare('PRAGMA synchronous = NORMAL'), end: h.prepare('PRAGMA synchronous = FULL') }
-      : undefined;
     this.#select = select;
     this.#from = h.prepare('SELECT key, value, version, expires_at FROM metadata WHERE key >= ? ORDER BY key');
     this.#db = db;
@@ -107,19 +102,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#call(() => this.#put.immediate(key, value, opts));
   }
 
-  async putMany(entries: ReadonlyArray<ManyEntry>, opts: PutManyOptions = {}): Promise<boolean[]> {
-    return this.#call(() => {
-      const relax = opts.relaxed ? this.#relax : undefined;
-      if (relax === undefined) return this.#putMany.immediate(entries);
-      // A commit in WAL mode is its frames in the WAL: the next commit with
-      // synchronous=FULL (or a checkpoint) fsyncs them along with its own.
-      relax.begin.run();
-      try {
-        return this.#putMany.immediate(entries);
-      } finally {
-        relax.end.run();
-      }
-    });
+  async putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]> {
+    return this.#call(() => this.#putMany.immediate(entries));
   }
 
   async delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {

@@ -224,20 +224,6 @@ export function runMetadataStoreConformance(backend: string, open: () => Promise
         assert.equal((await s.list('cur|')).length, 2);
       });
 
-      it('writes relaxed entries like any others, fenced the same, kept across a reopen', async () => {
-        await h.store.put('fence|t', '3');
-        const written = await h.store.putMany([
-          { key: 'cur|a', value: 'one', fence: { key: 'fence|t', epoch: 3 } },
-          { key: 'cur|b', value: 'two', fence: { key: 'fence|t', epoch: 2 } },
-          { key: 'cur|c', value: 'three' },
-        ], { relaxed: true });
-        assert.deepEqual(written, [true, false, true]);
-        await h.store.put('after', 'durable');
-        const s = await h.reopen();
-        assert.deepEqual((await s.list('cur|')).map((e) => [e.key, e.value, e.version]), [['cur|a', 'one', 1], ['cur|c', 'three', 1]]);
-        assert.equal((await s.get('after'))?.value, 'durable');
-      });
-
       it('applies a key given twice in order (the last value wins)', async () => {
         const s = h.store;
         await s.putMany([{ key: 'dup', value: 'first' }, { key: 'dup', value: 'second' }]);
