@@ -11,6 +11,10 @@ const CONNECTIONS = 1000;
 /** Each flooder writes this much QUERY traffic it never reads the answers of. */
 const FLOOD_BYTES = 512 * 1024;
 const FLOOD_WITHIN_MS = 120_000;
+/** The flood has settled once no flooder got a byte into its socket for this long (the hub stopped reading them all). */
+const SETTLED_AFTER_MS = 3_000;
+/** Long enough that no flooder is closed as stalled during the run: the point is 1,000 connected non-readers. */
+const STALL_TIMEOUT = '10m';
 
 /** A connection that completes HELLO, then writes QUERY frames and never reads again. */
 function flooder(port: number): Promise<{ socket: Socket; written: () => number }> {
@@ -38,6 +42,13 @@ function flooder(port: number): Promise<{ socket: Socket; written: () => number 
   });
 }
 
+/** The value of an unlabelled gauge of the hub's /metrics. */
+async function gauge(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
 /**
  * Issue 9's bound for hostile clients: 1,000 connections that send requests
  * and never read their replies. Reports the hub's resident memory before,
@@ -46,7 +57,7 @@ function flooder(port: number): Promise<{ socket: Socket; written: () => number 
  * receives its message.
  */
 export async function runNonReadersBenchmark(): Promise<void> {
-  const hub = await launchHub({ durability: 'fsync', startArgs: ['--max-connections', String(CONNECTIONS + 100)] });
+  const hub = await launchHub({ durability: 'fsync', startArgs: ['--max-connections', String(CONNECTIONS + 100), '--stall-timeout', STALL_TIMEOUT] });
   const pid = hub.process.pid;
   const port = Number(new URL(hub.url.replace('corral:', 'http:')).port);
   try {
@@ -54,10 +65,19 @@ export async function runNonReadersBenchmark(): Promise<void> {
     const floods = [];
     for (let i = 0; i < CONNECTIONS; i++) floods.push(await flooder(port));
     const deadline = Date.now() + FLOOD_WITHIN_MS;
+    let total = -1;
+    let settledAt = Date.now();
     while (Date.now() < deadline && floods.some((f) => !f.socket.destroyed && f.written() < FLOOD_BYTES)) {
+      const now = floods.reduce((n, f) => n + f.written(), 0);
+      if (now !== total) {
+        total = now;
+        settledAt = Date.now();
+      } else if (Date.now() - settledAt >= SETTLED_AFTER_MS) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const during = procMemory(pid).vmRss;
+    const paused = await gauge(hub.httpUrl, 'corral_connections_reading_paused');
+    const queued = await gauge(hub.httpUrl, 'corral_outbound_bytes');
     const started = performance.now();
     const client = await connect(hub.url, { connectTimeoutMs: 30_000 });
     const sub = await client.subscribe('well.behaved', 'audit', { from: 'earliest' });
@@ -74,10 +94,12 @@ export async function runNonReadersBenchmark(): Promise<void> {
     const cut = floods.filter((f) => f.socket.destroyed || f.socket.closed).length;
     const peak = procMemory(pid).vmHwm;
     for (const f of floods) f.socket.destroy();
-    console.log(`\n### Non-reading clients: ${CONNECTIONS} connections, each writing ${FLOOD_BYTES / 1024} KiB of QUERY frames it never reads the answers of\n`);
+    const sent = floods.reduce((n, f) => n + f.written(), 0);
+    console.log(`\n### Non-reading clients: ${CONNECTIONS} connections, each writing up to ${FLOOD_BYTES / 1024} KiB of QUERY frames it never reads the answers of (--stall-timeout ${STALL_TIMEOUT})\n`);
     console.log(markdownTable(
-      ['hub RSS before MB', 'RSS while flooded MB', 'peak RSS (VmHWM) MB', 'connections cut off', 'well-behaved client served', 'its handshake + publish + delivery ms'],
-      [[mb(before), mb(during), mb(peak), String(cut), delivered ? 'yes' : 'NO', servedMs.toFixed(0)]],
+      ['hub RSS before MB', 'RSS while flooded MB', 'peak RSS (VmHWM) MB', 'QUERY bytes sent MB', 'connections not read from', 'replies queued in the hub MB',
+        'connections cut off', 'well-behaved client served', 'its handshake + publish + delivery ms'],
+      [[mb(before), mb(during), mb(peak), mb(sent), String(paused), (queued / 1024 / 1024).toFixed(1), String(cut), delivered ? 'yes' : 'NO', servedMs.toFixed(0)]],
     ));
   } finally {
     await hub.process.stop();

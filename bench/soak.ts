@@ -71,6 +71,13 @@ class HubSlot {
     }
   }
 
+  /** The hub died without a fault doing it: how, and the end of its log. */
+  exitReport(): string {
+    const { exitCode, signalCode } = this.hub.child;
+    const tail = this.hub.stderr().trimEnd().split('\n').slice(-40).join('\n');
+    return `exit ${exitCode ?? signalCode}; last log lines:\n${tail}`;
+  }
+
   sample(): void {
     if (!this.running) return;
     const rss = procMemory(this.hub.pid).vmRss;
@@ -168,6 +175,7 @@ async function main(): Promise<void> {
   const consumers: Array<Promise<void>> = [];
   const sampler = setInterval(() => { for (const s of slots) s.sample(); }, RSS_EVERY_MS);
   let exitCode = 0;
+  let unexpectedExits = 0;
   try {
     for (const s of slots) s.sample();
     for (let t = 0; t < topicCount; t++) {
@@ -188,6 +196,13 @@ async function main(): Promise<void> {
     const until = Date.now() + minutes * 60_000;
     while (Date.now() < until) {
       await sleep(gapMs / 2 + rng.int(gapMs));
+      // A hub that exited on its own is a defect the soak reports (and restarts, as a service manager would).
+      for (const [i, slot] of slots.entries()) {
+        if (slot.running) continue;
+        log(`hub ${i + 1} exited on its own (${slot.exitReport()})`);
+        unexpectedExits++;
+        await slot.restart();
+      }
       if (Date.now() >= until) break;
       // The kind done least so far (ties at random): the counts stay even.
       const least = Math.min(...faults.values());
@@ -245,6 +260,7 @@ async function main(): Promise<void> {
     ['acknowledged messages lost', fmt(lost)],
     ['acknowledged messages reordered', fmt(reordered)],
     ['redeliveries (duplicates)', fmt(perSub((a) => a.duplicates))],
+    ['hubs that exited on their own', fmt(unexpectedExits)],
     ['subscriptions re-attached after an error', fmt(loads.reduce((n, l) => n + l.audits.reduce((m, a) => m + a.resubscribes, 0), 0))],
     ...slots.map((s, i) => [`hub ${i + 1} RSS first / last / max MB (${s.restarts} restarts)`,
       s.rss ? `${(s.rss.first / MB).toFixed(1)} / ${(s.rss.last / MB).toFixed(1)} / ${(s.rss.max / MB).toFixed(1)}` : '—']),
@@ -258,8 +274,8 @@ async function main(): Promise<void> {
       if (r.length > 0) process.stdout.write(`${l.topic}/${a.name}: ${r.length} reordered, first ${JSON.stringify(r.slice(0, 3))}\n`);
     }
   }
-  if (lost > 0 || reordered > 0) {
-    process.stdout.write(`SOAK FAILED: ${lost} acknowledged messages lost, ${reordered} reordered (seed ${seed})\n`);
+  if (lost > 0 || reordered > 0 || unexpectedExits > 0) {
+    process.stdout.write(`SOAK FAILED: ${lost} acknowledged messages lost, ${reordered} reordered, ${unexpectedExits} hubs exited on their own (seed ${seed})\n`);
     exitCode = 1;
   }
   for (const s of slots) {

@@ -168,7 +168,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       await admin.end();
     }
     let server: ChildProcess | undefined = child;
-    // PostgreSQL does not watch its parent: it goes when this process exits, whatever exit it takes.
+    // PostgreSQL does not watch its parent: it goes when this process exits, normally or by a
+    // signal Node handles. A SIGKILL of this process leaves it running (still to solve: a keeper).
     const orphaned = (): void => {
       server?.kill('SIGKILL');
       try {

@@ -10,8 +10,9 @@ export function addHubsCommand(program: Command): void {
     description: 'list live hubs: id, address, process id, load and topic count',
     kind: 'hubs',
     render: (result) => formatTable(
-      ['HUB', 'ADDRESS', 'PID', 'TOPICS', 'MSG/S', 'CONNECTIONS', 'LAG MS'],
-      result.hubs.map((h) => [h.hubId, h.address ?? '-', h.pid, h.load.topics, h.load.msgRate, h.load.connections, h.load.lagMs]),
+      ['HUB', 'ADDRESS', 'PID', 'TOPICS', 'MSG/S', 'CONNECTIONS', 'BUSY %', 'LAG MS'],
+      result.hubs.map((h) => [h.hubId, h.address ?? '-', h.pid, h.load.topics, h.load.msgRate, h.load.connections,
+        h.load.busy === undefined ? '-' : Math.round(h.load.busy * 100), h.load.lagMs]),
     ),
   });
 }

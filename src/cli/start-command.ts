@@ -39,6 +39,8 @@ interface StartOptions {
   durability: 'fsync' | 'process';
   maxPayload: number;
   maxConnections: number;
+  stallTimeout: number;
+  outboundBudget: number;
   gcInterval: number;
   metricsSubscriptions: number;
   retainCount: number;
@@ -46,6 +48,7 @@ interface StartOptions {
   producerIdle: number;
   maxProducersPerTopic: number;
   logLevel: string;
+  shutdownTimeout: number;
   exitWithParent?: boolean;
 }
 
@@ -81,9 +84,15 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--max-producers-per-topic <n>', 'de-duplication window: producer ids remembered per topic; the least recently used is forgotten first')
       .env('CORRAL_MAX_PRODUCERS_PER_TOPIC').default(10_000).argParser(wholeNumber(1)))
     .addOption(new Option('--max-connections <n>', 'client connections served at once; past it new ones are refused (CONNECTION_LIMIT)').default(10_000).argParser(wholeNumber(1)))
+    .addOption(new Option('--stall-timeout <duration>', 'a client that keeps sending requests but reads nothing for this long is closed (SLOW_READER)')
+      .env('CORRAL_STALL_TIMEOUT').default(30_000, '30s').argParser(parseDuration))
+    .addOption(new Option('--outbound-budget <bytes>', 'bytes queued to all connections together before deliveries to those holding the most pause')
+      .env('CORRAL_OUTBOUND_BUDGET').default(256 * 1024 * 1024).argParser(wholeNumber(1)))
     .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
       .default(100).argParser(wholeNumber(0)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
+    .addOption(new Option('--shutdown-timeout <duration>', 'a graceful stop (SIGTERM, SIGINT, SIGHUP) that has not finished by then (the store or the other hubs '
+      + 'unreachable) ends the process anyway; what was acknowledged is durable already (10s, 1m)').env('CORRAL_SHUTDOWN_TIMEOUT').default(30_000, '30s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     // For `corral dev`, which holds the pipe: the hub stops when its parent dies, however it died.
@@ -101,7 +110,9 @@ export function addStartCommand(program: Command): void {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         access: loadAccess(o), tls: loadTlsIdentity(o), durability: o.durability, logLevel: o.logLevel,
-        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections },
+        limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections,
+          stallTimeoutMs: o.stallTimeout, outboundBudgetBytes: o.outboundBudget,
+        },
         tuning: {
           gcIntervalMs: o.gcInterval, metricsSubscriptions: o.metricsSubscriptions, defaultRetention: { retainCount: o.retainCount, retainMs: o.retainAge },
           producerIdleMs: o.producerIdle, maxProducersPerTopic: o.maxProducersPerTopic,
@@ -117,6 +128,10 @@ export function addStartCommand(program: Command): void {
       let signals = 0;
       const onSignal = (): void => {
         if (++signals > 1) process.exit(1);
+        setTimeout(() => {
+          process.stderr.write(`corral: shutdown did not finish within ${o.shutdownTimeout} ms; exiting\n`);
+          process.exit(1);
+        }, o.shutdownTimeout);
         running.shutdown().then(() => process.exit(0), (err: unknown) => {
           process.stderr.write(`corral: shutdown failed: ${String(err)}\n`);
           process.exit(1);

@@ -5,7 +5,7 @@ import { encodeFrame } from '../protocol/encode.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { FrameType } from '../protocol/frame-type.js';
 import { SERVICE_RANGES } from '../protocol/frame-type.js';
-import { DEDUP_UNKNOWN_FEATURE, Duplicate, type DeliverFrame, type RedirectFrame, type ServiceFrame, type StartPosition, type SubscribedFrame } from '../protocol/frames.js';
+import { DEDUP_UNKNOWN_FEATURE, Duplicate, PUBLISH_ORDER_FEATURE, type DeliverFrame, type RedirectFrame, type ServiceFrame, type StartPosition, type SubscribedFrame } from '../protocol/frames.js';
 import { decodeServiceMessage } from '../protocol/service-envelope.js';
 import { hubUrlUsesTls, parseHostPort, parseHubUrl, type HubAddress } from '../protocol/hub-url.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
@@ -80,8 +80,9 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
       token: options.token ?? '',
       name: options.name ?? 'corral-client',
       // [P-1.4] every service the protocol knows (WELCOME grants those the hub runs),
-      // and the explicit answer to a retry whose original is no longer known [P-4.4].
-      features: [...SERVICE_RANGES.map((r) => r.service), DEDUP_UNKNOWN_FEATURE],
+      // the explicit answer to a retry whose original is no longer known [P-4.4],
+      // and publishes stored in the order made across refusals and resends [P-4.6].
+      features: [...SERVICE_RANGES.map((r) => r.service), DEDUP_UNKNOWN_FEATURE, PUBLISH_ORDER_FEATURE],
       connectTimeoutMs: positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
       pingIntervalMs: positive(options.pingIntervalMs ?? 1000, 'pingIntervalMs'),
       pingTimeoutMs: positive(options.pingTimeoutMs ?? 2000, 'pingTimeoutMs'),
@@ -282,8 +283,10 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
       if (topic !== undefined && OWNER_GONE_CODES.has(err.code)) this.router.forget(topic, conn);
       // [P-6.4] a REDIRECT for the topic arrived ahead of this refusal: resend to the new owner at once.
       const moved = topic !== undefined && req.retries === 0 && this.router.leadsElsewhere(topic, conn);
-      const delay = backoffDelay(req.retries++, this.backoff);
-      this.queue.retry(conn, req, moved ? 0 : Date.now() + delay);
+      // [P-4.6] refused only because the publish before it was: it goes again right behind that one; no failure of its own.
+      const own = err.code !== 'OUT_OF_ORDER';
+      const delay = own ? backoffDelay(req.retries++, this.backoff) : 0;
+      this.queue.retry(conn, req, moved || !own ? 0 : Date.now() + delay);
       return;
     }
     this.queue.settle(conn, req, false);

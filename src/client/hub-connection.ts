@@ -17,7 +17,8 @@ export type ReplyFrame = PublishAckFrame | SubscribedFrame | OkFrame | ResultFra
 /** A request as a connection sees it: encodable under whatever corr the connection assigns. */
 export interface OutgoingRequest {
   corr: number;
-  encode(corr: number): Buffer;
+  /** `features`: those the hub granted this connection [P-1.4]. */
+  encode(corr: number, features: ReadonlySet<string>): Buffer;
   /** Its frame was handed to the transport (it may reach the hub even if the connection then fails). */
   written(): void;
 }
@@ -82,6 +83,8 @@ const CLOSE_GRACE_MS = 2000;
 export class HubConnection<R extends OutgoingRequest> implements ControlChannel {
   readonly key: string;
   welcome: WelcomeFrame | undefined;
+  /** The features the hub granted [P-1.4]. */
+  private granted: ReadonlySet<string> = new Set();
   private state: 'new' | 'handshake' | 'open' | 'closing' | 'closed' = 'new';
   private socket: Duplex | undefined;
   private readonly decoder: FrameDecoder;
@@ -182,7 +185,7 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     const corr = this.allocCorr();
     req.corr = corr;
     this.pending.set(corr, req);
-    this.write(req.encode(corr));
+    this.write(req.encode(corr, this.granted));
     this.outRequests.push(req);
   }
 
@@ -359,6 +362,7 @@ export class HubConnection<R extends OutgoingRequest> implements ControlChannel 
     this.handshake = undefined;
     clearTimeout(this.timer);
     this.welcome = f;
+    this.granted = new Set(f.features);
     this.state = 'open';
     const { pingIntervalMs, pingTimeoutMs } = this.settings;
     this.timer = setInterval(() => this.keepalive(), Math.max(10, Math.min(pingIntervalMs, pingTimeoutMs) / 4));

@@ -1,7 +1,7 @@
 import { CorralError } from '../protocol/corral-error.js';
 import { encodePublish } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
-import { Duplicate } from '../protocol/frames.js';
+import { Duplicate, PUBLISH_ORDER_FEATURE } from '../protocol/frames.js';
 import type { HubConnection, ReplyFrame } from './hub-connection.js';
 import { Request } from './request.js';
 
@@ -24,9 +24,12 @@ export class PublishRequest extends Request {
   private inDoubt = false;
   /** The current attempt's frame left for the hub. */
   private onWire = false;
+  /** Neighbours among the topic's unsettled publishes (PublishChains) [P-4.6]. */
+  before: PublishRequest | undefined;
+  behind: PublishRequest | undefined;
 
   constructor(
-    private readonly topicName: string,
+    readonly topicName: string,
     deadline: number,
     private readonly payload: Uint8Array,
     private readonly key: Uint8Array | undefined,
@@ -40,9 +43,15 @@ export class PublishRequest extends Request {
     super(topicName, deadline);
   }
 
-  encode(corr: number): Buffer {
+  /**
+   * To a hub that orders publishes [P-4.6], each names the unsettled publish
+   * made before it on the topic, read at every (re)send: one settled since
+   * (stored, or given up) no longer holds this one back.
+   */
+  encode(corr: number, features: ReadonlySet<string>): Buffer {
     this.onWire = false;
-    return encodePublish(corr, this.topicName, this.payload, this.key, this.producerId, this.producerSeq);
+    const afterSeq = features.has(PUBLISH_ORDER_FEATURE) ? this.before?.producerSeq ?? 0 : undefined;
+    return encodePublish(corr, this.topicName, this.payload, this.key, this.producerId, this.producerSeq, afterSeq);
   }
 
   complete(f: ReplyFrame, conn: HubConnection<Request>): void {

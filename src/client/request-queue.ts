@@ -1,4 +1,5 @@
 import type { HubConnection } from './hub-connection.js';
+import { PublishChains } from './publish-chain.js';
 import { PublishRequest } from './publish-request.js';
 import { RequestList } from './request-list.js';
 import type { Request } from './request.js';
@@ -26,6 +27,7 @@ interface Hold {
  */
 export class RequestQueue {
   private readonly list = new RequestList();
+  private readonly chains = new PublishChains();
   /** Listed requests not in flight. */
   private unsent = 0;
   private readonly holds = new Map<string, Hold>();
@@ -42,6 +44,7 @@ export class RequestQueue {
 
   submit(req: Request): void {
     this.list.push(req);
+    if (req instanceof PublishRequest) this.chains.link(req);
     // Fast path: nothing waits to be resent, so sending now cannot overtake an earlier request.
     if (this.unsent === 0 && this.holds.size === 0 && req.notBefore === 0) {
       const conn = this.routing.connectionFor(req.topic);
@@ -65,8 +68,10 @@ export class RequestQueue {
   /** The request left `conn` settled (answered, refused for good); `stored`: a publish was newly stored. */
   settle(conn: Conn | undefined, req: Request, stored: boolean): void {
     if (conn !== undefined && this.holds.size !== 0) this.release(conn, req, stored);
-    this.list.remove(req);
+    this.unlist(req);
     req.conn = undefined;
+    // A publish waiting for this one to leave another connection [P-4.6] can go now.
+    this.schedule();
   }
 
   /** The request left `conn` unanswered (redirect, retryable refusal): send it again, not before `notBefore`. */
@@ -95,7 +100,7 @@ export class RequestQueue {
     for (const [topic, h] of this.holds) if (h.conn === conn) this.holds.delete(topic);
     for (const r of inFlight) {
       r.conn = undefined;
-      if (r.connectionLost()) this.list.remove(r);
+      if (r.connectionLost()) this.unlist(r);
       else this.unsent++;
     }
     this.schedule();
@@ -105,7 +110,7 @@ export class RequestQueue {
   cancelWaiting(match: (r: Request) => boolean): boolean {
     for (let r = this.list.head; r !== undefined; r = r.next) {
       if (r.conn === undefined && match(r)) {
-        this.list.remove(r);
+        this.unlist(r);
         this.unsent--;
         return true;
       }
@@ -147,6 +152,7 @@ export class RequestQueue {
     clearTimeout(this.passTimer);
     this.unsent = 0;
     this.holds.clear();
+    this.chains.clear();
     const all = this.list.drain();
     for (const r of all) {
       if (r.conn !== undefined) {
@@ -179,7 +185,9 @@ export class RequestQueue {
         (blocked ??= new Set()).add(topic);
         continue;
       }
-      const conn = r.notBefore > now ? undefined : this.routing.connectionFor(topic);
+      let conn = r.notBefore > now ? undefined : this.routing.connectionFor(topic);
+      // [P-4.6] the publish before it is in flight on another connection: this one would be refused until that one is stored.
+      if (conn !== undefined && r instanceof PublishRequest && r.before?.conn !== undefined && r.before.conn !== conn) conn = undefined;
       if (conn === undefined) {
         if (r.notBefore > now) wakeAt = Math.min(wakeAt, r.notBefore);
         if (topic !== undefined) (blocked ??= new Set()).add(topic);
@@ -199,6 +207,11 @@ export class RequestQueue {
       }, wakeAt - now);
     }
   };
+
+  private unlist(r: Request): void {
+    this.list.remove(r);
+    if (r instanceof PublishRequest) this.chains.unlink(r);
+  }
 
   private hold(topic: string, conn: Conn): void {
     if (this.holds.has(topic)) return;

@@ -2,7 +2,7 @@ import type { CorralError } from '../protocol/corral-error.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { HubConnection, OutgoingRequest, ReplyFrame } from './hub-connection.js';
 
-const RETRY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SHUTTING_DOWN', 'NOT_OWNER', 'STORE_UNAVAILABLE', 'FENCED', 'OVERLOADED']);
+const RETRY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SHUTTING_DOWN', 'NOT_OWNER', 'STORE_UNAVAILABLE', 'FENCED', 'OVERLOADED', 'OUT_OF_ORDER']);
 
 /**
  * One request of the client [P-1.5], from the moment the application makes it
@@ -31,7 +31,7 @@ export abstract class Request implements OutgoingRequest {
     readonly deadline: number,
   ) {}
 
-  abstract encode(corr: number): Buffer;
+  abstract encode(corr: number, features: ReadonlySet<string>): Buffer;
   abstract complete(frame: ReplyFrame, conn: HubConnection<Request>): void;
   abstract fail(err: CorralError): void;
 

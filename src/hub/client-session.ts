@@ -11,6 +11,8 @@ import { ANYONE, type AccessControl, type Principal } from './access-control.js'
 import type { HubLimits } from './hub-options.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ServiceConnection } from './hub-service.js';
+import type { OutboundBudget } from './outbound-budget.js';
+import { OutboundQueue } from './outbound-queue.js';
 import type { Attachment, DeliveryTarget } from './subscription.js';
 import type { PublishAckTarget, Topic } from './topic.js';
 
@@ -21,6 +23,8 @@ export interface SessionHost {
   readonly access: AccessControl | undefined;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** Bytes queued to every connection of the hub; past it, deliveries to those holding the most wait. */
+  readonly outboundBudget: OutboundBudget<ClientSession>;
   /** [P-1.4] the requested features this hub grants. */
   grantFeatures(requested: readonly string[]): string[];
   /** A frame after the handshake. */
@@ -55,9 +59,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   private state: 'handshake' | 'open' | 'closed' = 'handshake';
   /** [P-4.4] granted DEDUP_UNKNOWN_FEATURE: a retry whose original is not known is answered as such. */
   private dedupUnknown = false;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushQueued = false;
+  private readonly outbound: OutboundQueue;
   /** A sender found the connection full; it must be resumed once there is room. */
   private starved = false;
   private pendingPublishes = 0;
@@ -65,8 +67,8 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   private pendingQueries = 0;
   private readingPaused = false;
   private resumeQueued = false;
-  /** Reply bytes queued since the kernel last took everything ([P-1.7], SLOW_READER). */
-  private unreadReplyBytes = 0;
+  /** Reading is paused on unread replies: fires when the client has not read for the stall timeout. */
+  private stallTimer: NodeJS.Timeout | undefined;
   private errors = 0;
   private readonly closeListeners: Array<() => void> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -76,12 +78,9 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     private readonly host: SessionHost,
   ) {
     this.decoder = new FrameDecoder(this, Math.min(host.limits.maxHandshakeFrameBytes, host.limits.maxFrameBytes));
+    this.outbound = new OutboundQueue(socket, host.outboundBudget, () => this.outputTaken());
+    host.outboundBudget.opened();
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
-    socket.on('drain', () => {
-      this.unreadReplyBytes = 0;
-      this.starved = false;
-      this.host.resume(this);
-    });
     socket.on('error', (err) => host.logger.debug({ err, session: this.id }, 'connection error'));
     socket.on('close', () => this.teardown());
     this.handshakeTimer = setTimeout(() => {
@@ -93,6 +92,16 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /** Bytes queued to this connection that the kernel has not taken yet. */
+  get queuedBytes(): number {
+    return this.outbound.bytes;
+  }
+
+  /** The hub reads nothing from this connection for now (backpressure, [P-1.7]). */
+  get readingIsPaused(): boolean {
+    return this.readingPaused;
   }
 
   // ---- FrameSink
@@ -162,48 +171,28 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   /** Queues a reply (any frame but DELIVER). */
   send(frame: Frame | Buffer): void {
     if (this.state === 'closed') return;
-    const buf = Buffer.isBuffer(frame) ? frame : encodeFrame(frame);
-    // Deliveries stop at maxOutboundBytes on their own; replies are made by
-    // the client's requests, so one that sends but never reads is cut off.
-    if (this.outBytes + this.socket.writableLength > 0) {
-      this.unreadReplyBytes += buf.length;
-      if (this.unreadReplyBytes > this.host.limits.maxUnreadReplyBytes) {
-        this.slowReader();
-        return;
-      }
-    }
-    this.enqueue(buf);
+    this.outbound.push(Buffer.isBuffer(frame) ? frame : encodeFrame(frame), true);
+    // [P-1.7] Replies are made by the client's requests: past the bound the
+    // hub reads no more requests (the decoder stops after this frame).
+    this.updateReading();
   }
 
-  private enqueue(buf: Buffer): void {
-    this.out.push(buf);
-    this.outBytes += buf.length;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.out.length === 0 || this.state === 'closed') return;
-    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
-    this.out = [];
-    this.outBytes = 0;
-    this.socket.write(chunk);
-    if (this.socket.writableLength === 0) this.unreadReplyBytes = 0;
-    // The kernel may take the whole chunk at once: then no 'drain' follows,
-    // and a sender that stopped on our own queue must be resumed here.
-    if (this.starved && !this.socket.writableNeedDrain) {
-      this.starved = false;
-      setImmediate(() => this.host.resume(this));
-    }
-  }
-
+  /** Deliveries stop at this connection's bound and at the hub-wide budget; they resume once the kernel takes bytes. */
   get writable(): boolean {
-    const ok = this.state !== 'closed' && this.socket.writableLength + this.outBytes < this.host.limits.maxOutboundBytes;
+    const queued = this.outbound.bytes;
+    const ok = this.state !== 'closed' && queued < this.host.limits.maxOutboundBytes && this.host.outboundBudget.admits(this, queued);
     if (!ok) this.starved = true;
     return ok;
+  }
+
+  private outputTaken(): void {
+    if (this.state === 'closed') return;
+    this.updateReading();
+    if (this.starved && this.outbound.bytes < this.host.limits.maxOutboundBytes) {
+      this.starved = false;
+      // Deferred: the kernel may take every write at once, and deliveries must not loop without yielding.
+      setImmediate(() => this.host.resume(this));
+    }
   }
 
   sendError(corr: number, err: CorralError, subId = 0): void {
@@ -227,7 +216,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   deliver(subId: number, rec: LogRecord): void {
     if (this.state === 'closed') return;
-    this.enqueue(encodeDeliver(subId, rec.seq, rec.timestamp, rec.key, rec.payload));
+    this.outbound.push(encodeDeliver(subId, rec.seq, rec.timestamp, rec.key, rec.payload), false);
   }
 
   subscriptionEnded(subId: number, err: CorralError): void {
@@ -275,24 +264,31 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   }
 
   /**
-   * Inbound backpressure: past the limits the socket and the decoder pause
-   * (frames already read wait in the decoder), and resume once publishes fall
-   * to half their limits and a query slot is free. Resuming is deferred to a
-   * later turn, so frames are never decoded inside a commit's acknowledgements.
+   * Inbound backpressure [P-1.7]: past the limits the socket and the decoder
+   * pause (frames already read wait in the decoder), and resume once
+   * publishes fall to half their limits, a query slot is free and the
+   * replies queued fall to half their bound. Resuming is deferred to a later
+   * turn, so frames are never decoded inside a commit's acknowledgements.
    */
   private updateReading(): void {
     const l = this.host.limits;
+    const replies = this.outbound.replyBytes;
     if (!this.readingPaused) {
       if (this.pendingPublishes >= l.maxPendingPublishesPerConnection || this.pendingBytes >= l.maxPendingPublishBytesPerConnection
-        || this.pendingQueries >= l.maxPendingQueriesPerConnection) {
+        || this.pendingQueries >= l.maxPendingQueriesPerConnection || replies > l.maxQueuedReplyBytes) {
         this.readingPaused = true;
         this.decoder.pause();
         this.socket.pause();
+        this.watchStall();
       }
       return;
     }
     if (this.resumeQueued || this.pendingPublishes > l.maxPendingPublishesPerConnection / 2
-      || this.pendingBytes > l.maxPendingPublishBytesPerConnection / 2 || this.pendingQueries >= l.maxPendingQueriesPerConnection) return;
+      || this.pendingBytes > l.maxPendingPublishBytesPerConnection / 2 || this.pendingQueries >= l.maxPendingQueriesPerConnection
+      || replies > l.maxQueuedReplyBytes / 2) {
+      this.watchStall();
+      return;
+    }
     this.resumeQueued = true;
     setImmediate(() => {
       this.resumeQueued = false;
@@ -303,15 +299,33 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     });
   }
 
+  /**
+   * [P-1.7] SLOW_READER: while reading is paused with replies queued, a
+   * client whose socket took nothing for the stall timeout does not read at
+   * all; its connection is closed. One that reads, however slowly, is only
+   * slowed down by the pause.
+   */
+  private watchStall(): void {
+    if (this.stallTimer !== undefined || this.outbound.replyBytes === 0) return;
+    const due = this.outbound.waitingSince + this.host.limits.stallTimeoutMs - performance.now();
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.state === 'closed' || !this.readingPaused || this.outbound.replyBytes === 0) return;
+      if (performance.now() - this.outbound.waitingSince >= this.host.limits.stallTimeoutMs) this.slowReader();
+      else this.watchStall();
+    }, Math.max(0, due));
+    this.stallTimer.unref();
+  }
+
   // ---- closing
 
   private slowReader(): void {
-    const queued = this.outBytes + this.socket.writableLength;
-    const err = new CorralError('SLOW_READER', `the client did not read ${queued} bytes the hub sent while it kept sending requests`);
+    const queued = this.outbound.bytes;
+    const seconds = this.host.limits.stallTimeoutMs / 1000;
+    const err = new CorralError('SLOW_READER', `the client read nothing for ${seconds} s while ${queued} bytes the hub sent waited and its requests kept coming`);
     this.host.logger.warn({ session: this.id, client: this.clientName, queued }, 'closing a connection that sends requests but does not read the replies');
     this.host.metrics.errors.inc({ code: err.code });
-    this.out = [];
-    this.outBytes = 0;
+    this.outbound.discard();
     this.state = 'closed';
     this.decoder.stop();
     // Best effort: the client is not reading, and its queue is what this frees.
@@ -328,7 +342,7 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   close(): void {
     if (this.state === 'closed') return;
-    this.flush();
+    this.outbound.flush();
     this.state = 'closed';
     this.decoder.stop();
     this.socket.end();
@@ -338,11 +352,13 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
 
   private teardown(): void {
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.stallTimer);
     if (this.state !== 'closed') {
       this.state = 'closed';
       this.decoder.stop();
     }
-    this.out = [];
+    this.outbound.discard();
+    this.host.outboundBudget.closed(this);
     this.host.metrics.connections.dec();
     this.host.closed(this);
     for (const l of this.closeListeners) l();

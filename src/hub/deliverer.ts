@@ -55,7 +55,8 @@ export class Deliverer {
       let sent = 0;
       for (const r of recs) {
         if (r.seq < att.nextSeq) continue;
-        if (r.seq > topic.committedSeq || att.credit <= 0) break;
+        // A connection that filled up mid-batch takes the rest on a later read, so a batch never overshoots its bounds.
+        if (r.seq > topic.committedSeq || att.credit <= 0 || !att.target.writable) break;
         // A gap means retention or GC removed those records before this read.
         att.nextSeq = r.seq + 1;
         att.credit--;

@@ -11,70 +11,94 @@ export interface CommitListener {
 }
 
 /**
- * Group commit: every publish that arrives while a commit is in flight (or in
- * the same event-loop turn) goes into the next transaction, and is
- * acknowledged only after that transaction commits [P-4.2]. One commit is in
- * flight at a time, so batches reach the log in seq order.
+ * Group commit: every publish that arrives while its topic's commit is in
+ * flight (or in the same event-loop turn) goes into the topic's next
+ * transaction, and is acknowledged only after that transaction commits
+ * [P-4.2]. A topic has at most one commit in flight, so its batches reach the
+ * log in seq order; a log that serves several appends at once
+ * (`appendConcurrency`, PostgreSQL's connections) gets that many commits over
+ * disjoint sets of topics, so one round trip no longer holds every other
+ * topic back.
  */
 export class GroupCommitter {
   private readonly dirty = new Set<Topic>();
+  /** Topics in a commit in flight: their next records wait for it. */
+  private readonly committing = new Set<Topic>();
+  private readonly inFlight = new Set<Promise<void>>();
   private scheduled = false;
-  private inFlight: Promise<void> | undefined;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly log: MessageLog,
     private readonly listener: CommitListener,
     private readonly metrics: HubMetrics,
     private readonly maxRecords: number,
-  ) {}
+  ) {
+    this.maxInFlight = Math.max(1, log.appendConcurrency ?? 1);
+  }
 
   /** The topic has new pending records or waiters. */
   enqueue(topic: Topic): void {
     this.dirty.add(topic);
-    if (!this.scheduled && !this.inFlight) {
-      this.scheduled = true;
-      setImmediate(() => this.run());
-    }
+    if (!this.committing.has(topic)) this.schedule();
   }
 
   /** Resolves when every record assigned on the topic is committed (or the topic failed). */
   async settled(topic: Topic): Promise<void> {
-    while (!topic.closed && topic.committedSeq < topic.lastSeq) {
-      if (this.inFlight) await this.inFlight;
-      else await new Promise<void>((r) => setImmediate(r));
-    }
+    while (!topic.closed && topic.committedSeq < topic.lastSeq) await this.turn();
   }
 
   /** Resolves when nothing is pending or in flight (graceful shutdown). */
   async drain(): Promise<void> {
-    while (this.inFlight || this.scheduled || this.dirty.size > 0) {
-      if (this.inFlight) await this.inFlight;
-      else await new Promise<void>((r) => setImmediate(r));
-    }
+    while (this.inFlight.size > 0 || this.scheduled || this.dirty.size > 0) await this.turn();
+  }
+
+  /** Until a commit in flight ends, or the next turn of the event loop when none is. */
+  private turn(): Promise<unknown> {
+    return this.inFlight.size > 0 ? Promise.race(this.inFlight) : new Promise<void>((r) => setImmediate(r));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight.size >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
   }
 
   private run(): void {
     this.scheduled = false;
-    if (this.dirty.size === 0) return;
-    this.inFlight = this.commit().finally(() => {
-      this.inFlight = undefined;
-      if (this.dirty.size > 0) {
-        this.scheduled = true;
-        setImmediate(() => this.run());
-      }
-    });
+    while (this.inFlight.size < this.maxInFlight) {
+      const topics = this.take();
+      if (topics.length === 0) return;
+      const commit: Promise<void> = this.commit(topics).finally(() => {
+        this.inFlight.delete(commit);
+        for (const t of topics) this.committing.delete(t);
+        if (this.dirty.size > 0) this.schedule();
+      });
+      this.inFlight.add(commit);
+    }
   }
 
-  private async commit(): Promise<void> {
+  /** Dirty topics not in a commit in flight, up to maxRecords records. */
+  private take(): Topic[] {
     const topics: Topic[] = [];
-    const batches: TopicBatch[] = [];
-    const waiters: PublishWaiter[][] = [];
     let count = 0;
     for (const t of this.dirty) {
       if (count >= this.maxRecords) break;
+      if (this.committing.has(t)) continue;
       this.dirty.delete(t);
       if (t.closed) continue;
       topics.push(t);
+      this.committing.add(t);
+      count += t.pendingRecords.length;
+    }
+    return topics;
+  }
+
+  private async commit(topics: readonly Topic[]): Promise<void> {
+    const batches: TopicBatch[] = [];
+    const waiters: PublishWaiter[][] = [];
+    let count = 0;
+    for (const t of topics) {
       batches.push({ topic: t.name, epoch: t.epoch, records: t.pendingRecords });
       waiters.push(t.pendingWaiters);
       count += t.pendingRecords.length;

@@ -18,6 +18,12 @@ export interface HubLimits {
   maxPendingPublishBytesPerConnection: number;
   /** Outbound bytes queued per connection before deliveries pause. */
   maxOutboundBytes: number;
+  /**
+   * Bytes queued to all connections together before deliveries to the
+   * connections holding the most pause (each connection past its share,
+   * this divided by the connections), until the total falls under it.
+   */
+  outboundBudgetBytes: number;
   handshakeTimeoutMs: number;
   /** Protocol errors (non-retryable) one connection may cause before it is closed as hostile. */
   maxErrorsPerConnection: number;
@@ -26,11 +32,16 @@ export interface HubLimits {
   /** Largest frame read before the handshake: HELLO is small, and a stranger must not make the hub buffer a megabyte. */
   maxHandshakeFrameBytes: number;
   /**
-   * Bytes of replies (every frame but DELIVER) queued while earlier output
-   * still waits for the client to read it; past it the client is taken as not
-   * reading and is closed with SLOW_READER. Deliveries pause at maxOutboundBytes instead.
+   * Bytes of replies (every frame but DELIVER) queued to a connection and not
+   * yet taken by the kernel before the hub stops reading from it; it reads
+   * again once they fall to half. Deliveries pause at maxOutboundBytes instead.
    */
-  maxUnreadReplyBytes: number;
+  maxQueuedReplyBytes: number;
+  /**
+   * While reading is paused with replies queued, a connection whose socket
+   * takes nothing for this long is closed with SLOW_READER.
+   */
+  stallTimeoutMs: number;
   /** QUERYs one connection may have in progress; at the limit the hub reads no more from it until one is answered. */
   maxPendingQueriesPerConnection: number;
 }
@@ -88,11 +99,13 @@ export const DEFAULT_LIMITS: HubLimits = {
   maxPendingPublishesPerConnection: 10_000,
   maxPendingPublishBytesPerConnection: 16 * 1024 * 1024,
   maxOutboundBytes: 4 * 1024 * 1024,
+  outboundBudgetBytes: 256 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   maxErrorsPerConnection: 100,
   maxConnections: 10_000,
   maxHandshakeFrameBytes: 16 * 1024,
-  maxUnreadReplyBytes: 256 * 1024,
+  maxQueuedReplyBytes: 64 * 1024,
+  stallTimeoutMs: 30_000,
   maxPendingQueriesPerConnection: 16,
 };
 

@@ -22,18 +22,22 @@ export function hubKey(hubId: string): string {
 }
 
 /**
- * Event-loop delay (p99 over one report) below this is the noise of a shared
- * machine — a GC pause, a busy neighbour process — not a sign that the hub is
- * saturated; counted from the first millisecond it outweighed whole topics
- * and sent every new topic of a burst to whichever hub happened to be calmest.
+ * A hub busier than this share of the time has headroom to spare; below it
+ * the utilization says nothing worth a topic.
  */
-const LAG_NOISE_MS = 100;
+const BUSY_FLOOR = 0.5;
+/** Topics a saturated hub (utilization 1) counts extra: enough to steer new topics elsewhere. */
+const SATURATED_TOPICS = 20;
 
 /**
  * One number to compare hubs by, in units of one topic: topics dominate;
- * traffic and connections break ties; a hub whose event loop is clearly
- * saturated counts one more topic per 10 ms of delay beyond the noise.
+ * traffic and connections break ties; a hub busy more than half the time
+ * counts up to SATURATED_TOPICS more. Utilization, not event-loop delay,
+ * measures a hub's own work: on a shared machine every process's timers run
+ * late while it is starved, and the hub that happened to be starved most lost
+ * a whole burst of new topics to the others.
  */
 export function loadScore(l: HubLoad): number {
-  return l.topics + l.msgRate / 1000 + l.connections / 10 + Math.max(0, l.lagMs - LAG_NOISE_MS) / 10;
+  const busy = Math.max(0, (l.busy ?? 0) - BUSY_FLOOR) / (1 - BUSY_FLOOR);
+  return l.topics + l.msgRate / 1000 + l.connections / 10 + busy * SATURATED_TOPICS;
 }

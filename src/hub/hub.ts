@@ -4,7 +4,7 @@ import { CorralError } from '../protocol/corral-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { FrameType } from '../protocol/frame-type.js';
 import {
-  DEDUP_UNKNOWN_FEATURE, type AckFrame, type ConfigureTopicFrame, type CreditFrame, type DeleteTopicFrame, type DetachFrame, type Frame,
+  DEDUP_UNKNOWN_FEATURE, PUBLISH_ORDER_FEATURE, type AckFrame, type ConfigureTopicFrame, type CreditFrame, type DeleteTopicFrame, type DetachFrame, type Frame,
   type PublishFrame, type QueryFrame, type SubscribeFrame, type UnsubscribeFrame,
 } from '../protocol/frames.js';
 import { checkSubscriptionName, checkTopicName } from '../protocol/names.js';
@@ -22,6 +22,7 @@ import type { LocalTopics } from './hub-service.js';
 import { LocalTopicAccess } from './local-topic-access.js';
 import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
+import { OutboundBudget } from './outbound-budget.js';
 import type { Ownership } from './ownership.js';
 import { Publisher, publishBytes } from './publisher.js';
 import { HubQueries, type QueryableHub } from './hub-queries.js';
@@ -31,6 +32,9 @@ import { TailBudget } from './tail-cache.js';
 import { deleteTopic } from './delete-topic.js';
 import { topicConfigKey, TopicRegistry, type RemoteOwner } from './topic-registry.js';
 import { Topic, type Retention } from './topic.js';
+
+/** [P-1.4] the core protocol's optional features this hub grants when asked. */
+const CORE_FEATURES = [DEDUP_UNKNOWN_FEATURE, PUBLISH_ORDER_FEATURE];
 
 function asCorralError(err: unknown): CorralError {
   return err instanceof CorralError ? err : new CorralError('INTERNAL', 'unexpected hub failure', { cause: err });
@@ -58,6 +62,7 @@ export class Hub implements SessionHost, QueryableHub {
   readonly localTopics: LocalTopics;
   /** The services this hub runs and the resources it owns for them [P-11]. */
   readonly services: ServiceHost;
+  readonly outboundBudget: OutboundBudget<ClientSession>;
   private readonly sessions = new Set<ClientSession>();
   private readonly committer: GroupCommitter;
   private readonly deliverer: Deliverer;
@@ -80,6 +85,7 @@ export class Hub implements SessionHost, QueryableHub {
     this.startedAt = this.clock.now();
     this.durability = options.durability;
     this.membership = options.membership;
+    this.outboundBudget = new OutboundBudget(this.limits.outboundBudgetBytes, (s) => this.resume(s));
     this.services = new ServiceHost(options.services ?? [], this.ownership, this.stores.metadata, this.logger);
     const { log, metadata } = this.stores;
     this.topics = new TopicRegistry(this.stores, this.ownership, new TailBudget(this.tuning.tailBudgetBytes), this.tuning.tailMessagesPerTopic, this.tuning, this.clock);
@@ -195,7 +201,7 @@ export class Hub implements SessionHost, QueryableHub {
   }
 
   grantFeatures(requested: readonly string[]): string[] {
-    const core = requested.includes(DEDUP_UNKNOWN_FEATURE) ? [DEDUP_UNKNOWN_FEATURE] : [];
+    const core = CORE_FEATURES.filter((f) => requested.includes(f));
     return [...this.services.grant(requested), ...core];
   }
 
@@ -237,6 +243,9 @@ export class Hub implements SessionHost, QueryableHub {
       throw new CorralError('PAYLOAD_TOO_LARGE', `payload of ${f.payload.length} bytes exceeds ${max}`);
     }
     checkTopicName(f.topic);
+    if (f.afterSeq !== undefined && f.producerId !== undefined && f.afterSeq >= f.producerSeq) {
+      throw new CorralError('INVALID_ARGUMENT', `afterSeq ${f.afterSeq} must be below producerSeq ${f.producerSeq} [P-4.6]`);
+    }
     session.publishStarted(publishBytes(f));
     if (session.publishedTopics.size > 10_000) session.publishedTopics.clear();
     session.publishedTopics.add(f.topic);
@@ -402,6 +411,22 @@ export class Hub implements SessionHost, QueryableHub {
 
   private registerGauges(): void {
     this.metrics.addCollector('corral_topics', 'Topics loaded on this hub', [], (g) => g.set(this.topics.size));
+    this.metrics.addCollector('corral_outbound_bytes', 'Bytes queued to client connections that the kernel has not taken yet (the outbound budget limits it)', [], (g) => {
+      g.set(this.outboundBudget.queuedBytes);
+    });
+    this.metrics.addCollector('corral_outbound_bytes_largest', 'Bytes queued to the one connection holding the most', [], (g) => {
+      let largest = 0;
+      for (const s of this.sessions) largest = Math.max(largest, s.queuedBytes);
+      g.set(largest);
+    });
+    this.metrics.addCollector('corral_connections_reading_paused', 'Connections the hub reads nothing from for now (backpressure)', [], (g) => {
+      let paused = 0;
+      for (const s of this.sessions) if (s.readingIsPaused) paused++;
+      g.set(paused);
+    });
+    this.metrics.addCollector('corral_connections_deliveries_held', 'Connections whose deliveries wait because the outbound budget is spent', [], (g) => {
+      g.set(this.outboundBudget.heldConnections);
+    });
     // One series per subscription would grow with the topics: only the largest
     // backlogs get their own series; the totals cover every subscription.
     const shown = this.tuning.metricsSubscriptions;

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import type { HubLoad } from './hub-record.js';
 
 export interface LoadSource {
@@ -12,12 +12,12 @@ export interface LoadSource {
 
 const RESOLUTION_MS = 20;
 /**
- * Time constant of the event-loop delay's moving average. A hub's delay
- * spikes for a moment in a burst, a garbage collection or a neighbour's
+ * Time constant of the moving averages of event-loop delay and utilization.
+ * Both spike for a moment in a burst, a garbage collection or a neighbour's
  * burst on a shared machine; placement and rebalancing should weigh a hub
- * that stays slow, not one that hiccuped during the last renewal.
+ * that stays busy, not one that hiccuped during the last renewal.
  */
-const LAG_SMOOTHING_MS = 10_000;
+const SMOOTHING_MS = 10_000;
 
 /** Samples the hub's load for its cluster record: topics, message rate, connections, event-loop delay. */
 export class LoadSampler {
@@ -26,7 +26,9 @@ export class LoadSampler {
   private lastAt = performance.now();
   private rate = 0;
   private lag = 0;
-  private lagAt = performance.now();
+  private busy = 0;
+  private smoothedAt = performance.now();
+  private elu: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor(private readonly source: LoadSource) {
     this.delay.enable();
@@ -45,14 +47,20 @@ export class LoadSampler {
     // The sampling timer's own period is part of every reading.
     const p99 = Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS);
     this.delay.reset();
-    this.lag += (1 - Math.exp(-(now - this.lagAt) / LAG_SMOOTHING_MS)) * (p99 - this.lag);
-    this.lagAt = now;
+    const elu = performance.eventLoopUtilization();
+    const utilization = performance.eventLoopUtilization(elu, this.elu).utilization;
+    this.elu = elu;
+    const weight = 1 - Math.exp(-(now - this.smoothedAt) / SMOOTHING_MS);
+    this.lag += weight * (p99 - this.lag);
+    if (Number.isFinite(utilization)) this.busy += weight * (utilization - this.busy);
+    this.smoothedAt = now;
     return {
       topics: this.source.topicCount,
       services: Math.round(this.source.serviceLoad() * 10) / 10,
       msgRate: Math.round(this.rate),
       connections: this.source.connectionCount,
       lagMs: Math.round(this.lag * 10) / 10,
+      busy: Math.round(this.busy * 1000) / 1000,
     };
   }
 

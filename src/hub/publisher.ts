@@ -20,6 +20,8 @@ export interface PublishRequest {
   payload: Buffer;
   producerId: string | undefined;
   producerSeq: number;
+  /** [P-4.6] the producer's publish that must be stored first; 0 or undefined: none. */
+  afterSeq?: number | undefined;
 }
 
 /**
@@ -44,6 +46,14 @@ export class Publisher {
       const w = topic.producers.get(producerId);
       if (w && producerSeq <= w.latestProducerSeq) {
         this.duplicate(topic, req, target, w);
+        return;
+      }
+      const after = req.afterSeq ?? 0;
+      if (after > 0 && (w === undefined || after > w.latestProducerSeq)) {
+        // [P-4.6] the earlier publish was refused or lost (the client resends it
+        // first): storing this one now would put it ahead of that one.
+        target.publishFailed(req.corr, new CorralError('OUT_OF_ORDER',
+          `publish ${producerSeq} of producer ${producerId} to ${topic.name} follows ${after}, which is not stored; nothing was stored`), bytes);
         return;
       }
       topic.producers.record(producerId, producerSeq, topic.lastSeq + 1, now);

@@ -1,6 +1,6 @@
 import { CorralError } from './corral-error.js';
 import { FrameType, serviceRangeOf } from './frame-type.js';
-import { Duplicate, type Frame, type StartPosition } from './frames.js';
+import { Duplicate, type Frame, type PublishFrame, type StartPosition } from './frames.js';
 import { WireReader } from './wire-reader.js';
 
 function readStart(r: WireReader): StartPosition {
@@ -59,7 +59,10 @@ export function decodeBody(type: number, buf: Buffer, start: number, end: number
       const key = r.optBytes();
       const pid = r.str();
       const producerSeq = r.u64();
-      f = { type, corr, topic, key, producerId: pid === '' ? undefined : pid, producerSeq, payload: r.bytes() };
+      const publish: PublishFrame = { type, corr, topic, key, producerId: pid === '' ? undefined : pid, producerSeq, payload: r.bytes() };
+      // [P-4.6] the field a client granted publish-order adds at the end.
+      if (r.more()) publish.afterSeq = r.u64();
+      f = publish;
       break;
     }
     case FrameType.PUBLISH_ACK:

@@ -38,7 +38,7 @@ export function encodeFrame(f: Frame): Buffer {
       return new WireWriter(f.type, 4 + size.str(f.topic) + size.str(f.hubId) + size.str(f.address) + 8)
         .u32(f.corr).str(f.topic).str(f.hubId).str(f.address).u64(f.epoch).finish();
     case FrameType.PUBLISH:
-      return encodePublish(f.corr, f.topic, f.payload, f.key, f.producerId, f.producerSeq);
+      return encodePublish(f.corr, f.topic, f.payload, f.key, f.producerId, f.producerSeq, f.afterSeq);
     case FrameType.PUBLISH_ACK:
       return encodePublishAck(f.corr, f.seq, f.duplicate);
     case FrameType.SUBSCRIBE:
@@ -75,12 +75,14 @@ export function encodeFrame(f: Frame): Buffer {
 
 // The three hot frames have direct encoders so senders skip building an object.
 
+/** `afterSeq` only to a hub that granted PUBLISH_ORDER_FEATURE [P-4.6]. */
 export function encodePublish(
-  corr: number, topic: string, payload: Uint8Array, key?: Uint8Array, producerId?: string, producerSeq = 0,
+  corr: number, topic: string, payload: Uint8Array, key?: Uint8Array, producerId?: string, producerSeq = 0, afterSeq?: number,
 ): Buffer {
   const pid = producerId ?? '';
-  return new WireWriter(FrameType.PUBLISH, 4 + size.str(topic) + size.optBytes(key) + size.str(pid) + 8 + size.bytes(payload))
-    .u32(corr).str(topic).optBytes(key).str(pid).u64(producerSeq).bytes(payload).finish();
+  const w = new WireWriter(FrameType.PUBLISH, 4 + size.str(topic) + size.optBytes(key) + size.str(pid) + 8 + size.bytes(payload) + (afterSeq === undefined ? 0 : 8))
+    .u32(corr).str(topic).optBytes(key).str(pid).u64(producerSeq).bytes(payload);
+  return (afterSeq === undefined ? w : w.u64(afterSeq)).finish();
 }
 
 export function encodePublishAck(corr: number, seq: number, duplicate: Duplicate): Buffer {

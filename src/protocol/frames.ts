@@ -51,6 +51,12 @@ export interface PublishFrame {
   producerId: string | undefined;
   producerSeq: number;
   payload: Buffer;
+  /**
+   * [P-4.6] The producer sequence of the same producer's publish to the topic
+   * that must be stored before this one (0: none); undefined when the frame
+   * does not carry the field (a client without PUBLISH_ORDER_FEATURE).
+   */
+  afterSeq?: number | undefined;
 }
 /** PUBLISH_ACK's `duplicate` field [P-8.10]: was the publish stored, or was it a retry [P-4.4]. */
 export const Duplicate = {
@@ -69,6 +75,13 @@ export type Duplicate = (typeof Duplicate)[keyof typeof Duplicate];
  * answer: Duplicate.YES with seq 0 [P-4.4].
  */
 export const DEDUP_UNKNOWN_FEATURE = 'dedup-unknown';
+
+/**
+ * [P-1.4] The feature under which a client's PUBLISH frames end with the
+ * `afterSeq` field and the hub stores a publish only after the one it names
+ * [P-4.6]; a client sends the field only to a hub that granted it.
+ */
+export const PUBLISH_ORDER_FEATURE = 'publish-order';
 
 export interface PublishAckFrame {
   type: typeof FrameType.PUBLISH_ACK;

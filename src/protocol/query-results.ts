@@ -52,7 +52,10 @@ export interface HubLoadInfo {
   services?: number;
   msgRate: number;
   connections: number;
+  /** Event-loop delay, p99 per report, moving average over about 10 s. */
   lagMs: number;
+  /** Event-loop utilization (0–1, the share of time the hub's thread was busy), moving average over about 10 s; absent from older hubs. */
+  busy?: number;
 }
 
 export interface HubInfo {

@@ -60,6 +60,10 @@ export class WireReader {
     for (let i = 0; i < n; i++) out.push(this.str());
     return out;
   }
+  /** True when fields remain: a later field added at the end of a frame ([§10]) is present. */
+  more(): boolean {
+    return this.pos < this.end;
+  }
   rest(): Buffer {
     const at = this.pos;
     this.pos = this.end;

@@ -82,6 +82,12 @@ export interface MessageLog {
    * A sequence gap or overlap throws (a bug in the caller, never ignored).
    */
   append(batches: readonly TopicBatch[]): Promise<boolean[]>;
+  /**
+   * How many appends over disjoint sets of topics the log serves at once to
+   * advantage (a connection each); absent: 1. A caller never has two appends
+   * of one topic in flight.
+   */
+  readonly appendConcurrency?: number;
   /** Records with seq >= fromSeq in order, within the limit. */
   read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]>;
   /**

@@ -58,6 +58,14 @@ export interface ManyEntry {
   fence?: Fence;
 }
 
+/** Writes that land together under one fence (see MetadataStore.writeBatch). */
+export interface MetadataBatch {
+  /** Keys created or replaced (no TTL); each version grows by 1 as with put. */
+  puts: ReadonlyArray<{ key: string; value: string }>;
+  /** Keys deleted (an absent key is ignored); a key also among `puts` is written, not deleted. */
+  deletes: readonly string[];
+}
+
 export type PutResult =
   | { ok: true; version: number }
   | { ok: false; current: MetadataEntry | undefined };
@@ -68,6 +76,13 @@ export interface MetadataStore {
   put(key: string, value: string, opts?: PutOptions): Promise<PutResult>;
   /** Several writes in one transaction (cursor flushes); per entry, true if written, false if fenced. */
   putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]>;
+  /**
+   * Puts and deletes in one transaction under one fence: all of them land,
+   * or, when the fence was raised above its epoch, none and CorralError
+   * FENCED. A service keeping many small entries per resource writes only
+   * those that changed, atomically with its own counters.
+   */
+  writeBatch(fence: Fence, batch: MetadataBatch): Promise<void>;
   /**
    * Deletes the key; with expectedVersion, only if it matches. True if a key
    * was deleted. With a fence raised above its epoch: CorralError FENCED.

@@ -62,8 +62,9 @@ describe('client: publish and subscribe against a real hub', () => {
     const n = 10_000;
     const sub = await client.subscribe('pipe', 's', { from: 'earliest', credit: 500 });
     const results = await Promise.all(Array.from({ length: n }, (_, i) => client.publish('pipe', `m${i}`)));
+    // Each stored once, in order. On a starved machine the client may find the hub silent past its
+    // keepalive and resend what was unanswered: those come back as duplicates, with their original's seq [P-4.4].
     assert.deepEqual(results.map((r) => r.seq), Array.from({ length: n }, (_, i) => i + 1));
-    assert.ok(results.every((r) => !r.duplicate));
     const got = await take(sub, n);
     assert.deepEqual(got.map((m) => m.seq), Array.from({ length: n }, (_, i) => i + 1));
     assert.ok(got.every((m, i) => m.payload.toString() === `m${i}`));

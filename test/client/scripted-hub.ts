@@ -22,8 +22,8 @@ export class ScriptedHub {
 
   private constructor(private readonly server: Server, readonly port: number) {}
 
-  /** `connection` counts the hub's connections from 1; `socket` lets a script drop one. */
-  static async start(answer: (f: Frame, hub: ScriptedHub, connection: number, socket: Socket) => Frame[]): Promise<ScriptedHub> {
+  /** `connection` counts the hub's connections from 1; `socket` lets a script drop one; `features`: what WELCOME grants. */
+  static async start(answer: (f: Frame, hub: ScriptedHub, connection: number, socket: Socket) => Frame[], features: string[] = []): Promise<ScriptedHub> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
@@ -44,7 +44,7 @@ export class ScriptedHub {
           if (!('service' in f) && f.type === FrameType.HELLO) {
             socket.write(encodeFrame({
               type: FrameType.WELCOME, version: PROTOCOL_VERSION, hubId: `scripted-${port}`,
-              maxFrameBytes: 1024 * 1024, maxPayloadBytes: 1000, maxSubscriptions: 10, features: [],
+              maxFrameBytes: 1024 * 1024, maxPayloadBytes: 1000, maxSubscriptions: 10, features,
             }));
             return;
           }

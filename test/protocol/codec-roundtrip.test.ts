@@ -55,6 +55,19 @@ describe('codec round trip [P-2.1]', () => {
       00000002 6869`));
   });
 
+  it('ends PUBLISH with afterSeq when given [P-4.6]', () => {
+    const buf = encodeFrame({ type: FrameType.PUBLISH, corr: 1, topic: 'a', key: undefined, producerId: 'p', producerSeq: 9, payload: Buffer.from('hi'), afterSeq: 7 });
+    assert.deepEqual(buf, hex(`
+      00000025 10
+      00000001
+      0001 61
+      ffffffff
+      0001 70
+      0000000000000009
+      00000002 6869
+      0000000000000007`));
+  });
+
   it('lays out SUBSCRIBE, DELIVER and a service frame exactly as documented', () => {
     assert.deepEqual(
       encodeFrame({ type: FrameType.SUBSCRIBE, corr: 2, subId: 3, topic: 't', subscription: 's', start: { kind: 'seq', seq: MAX_U64 }, credit: 5 }),
@@ -109,7 +122,15 @@ describe('codec refuses what is not a valid frame [P-2.2]', () => {
     for (const f of sampleFrames()) {
       if ('service' in f) continue;
       const buf = encodeFrame(f);
+      // [P-4.6] PUBLISH cut just before its optional last field is the same publish without it.
+      const optionalFrom = f.type === FrameType.PUBLISH && f.afterSeq !== undefined ? buf.length - 8 : -1;
       for (let end = 5; end < buf.length; end++) {
+        if (end === optionalFrom) {
+          const without: Frame = { ...f };
+          delete (without as { afterSeq?: number }).afterSeq;
+          assert.deepEqual(decodeBody(f.type, buf, 5, end), without);
+          continue;
+        }
         assert.throws(() => decodeBody(f.type, buf, 5, end), { name: 'CorralError', code: 'BAD_FRAME' }, `type 0x${f.type.toString(16)} cut at ${end}/${buf.length}`);
       }
       const longer = Buffer.concat([buf, Buffer.from([0])]);

@@ -25,6 +25,8 @@ export function sampleFrames(): Frame[] {
     { type: FrameType.PUBLISH, corr: 1, topic: 'a', key: undefined, producerId: undefined, producerSeq: 0, payload: Buffer.alloc(0) },
     { type: FrameType.PUBLISH, corr: 2, topic: 'b', key: Buffer.alloc(0), producerId: 'producer-ü', producerSeq: MAX_U64, payload: Buffer.from(UNICODE) },
     { type: FrameType.PUBLISH, corr: 3, topic: 'c', key: Buffer.from([0, 0xff, 0xfe]), producerId: undefined, producerSeq: 0, payload: Buffer.alloc(300, 0xab) },
+    { type: FrameType.PUBLISH, corr: 4, topic: 'd', key: undefined, producerId: 'p', producerSeq: MAX_U64, payload: Buffer.from('x'), afterSeq: MAX_U64 - 1 },
+    { type: FrameType.PUBLISH, corr: 5, topic: 'd', key: undefined, producerId: 'p', producerSeq: 1, payload: Buffer.alloc(0), afterSeq: 0 },
     { type: FrameType.PUBLISH_ACK, corr: 1, seq: MAX_U64, duplicate: Duplicate.NO },
     { type: FrameType.PUBLISH_ACK, corr: 2, seq: 9, duplicate: Duplicate.YES },
     { type: FrameType.PUBLISH_ACK, corr: 3, seq: 0, duplicate: Duplicate.ORIGINAL_UNKNOWN },

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { isCorralError } from '../../src/protocol/corral-error.js';
 import { encodeAcquire, GateFrame } from '../../src/services/gates/gate-frames.js';
+import { gateHeadKey } from '../../src/services/gates/gate-store.js';
 import { Gate } from '../../src/services/gates/gate.js';
 import { serviceClusterSuite, serviceStandaloneSuite, type ServiceUnderTest } from '../support/service-test-kit.js';
 
-/** The kit's counted request: an ACQUIRE, counted by the tickets the gate issued (its stored `next` − 1). */
+/** The kit's counted request: an ACQUIRE, counted by the tickets the gate issued (its stored head's `next` − 1). */
 const gatesUnderTest: ServiceUnderTest = {
   name: 'gates',
   kind: 'gate',
@@ -21,6 +22,8 @@ const gatesUnderTest: ServiceUnderTest = {
     }
   },
   storedCount: (data) => (data === null ? 0 : (JSON.parse(data) as { next: number }).next - 1),
+  // The gate's counters are its head, beside its seats (src/services/gates/gate-store.ts).
+  storedData: async (metadata, resource) => (await metadata.get(gateHeadKey(resource)))?.value ?? null,
 };
 
 serviceStandaloneSuite(gatesUnderTest);

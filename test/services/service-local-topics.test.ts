@@ -100,13 +100,7 @@ describe('services consume and publish topics inside the hub, and push frames to
       assert.equal(m.resource, 'relay|orders');
       pushed.push(m.payload.toString());
     });
-    // The topic exists before the service watches it; the subscription starts at its end.
-    await client.publish('orders', 'before');
-    await channel.request(WATCH, 'relay|orders', Buffer.alloc(0));
-    for (let i = 0; i < 50; i++) await client.publish('orders', `o${i}`);
-    const first = Array.from({ length: 50 }, (_, i) => `o${i}`);
-    await eventually(() => assert.deepEqual(pushed, first));
-
+    // The derived topic's reader subscribes first: a topic without subscriptions keeps nothing [P-6.3].
     const upper = await client.subscribe('orders.upper', 'audit', { from: 'earliest' });
     const derived: string[] = [];
     const reading = (async () => {
@@ -115,6 +109,12 @@ describe('services consume and publish topics inside the hub, and push frames to
         m.ack();
       }
     })();
+    // The topic exists before the service watches it; the subscription starts at its end.
+    await client.publish('orders', 'before');
+    await channel.request(WATCH, 'relay|orders', Buffer.alloc(0));
+    for (let i = 0; i < 50; i++) await client.publish('orders', `o${i}`);
+    const first = Array.from({ length: 50 }, (_, i) => `o${i}`);
+    await eventually(() => assert.deepEqual(pushed, first));
     await eventually(() => assert.deepEqual(derived, first.map((s) => s.toUpperCase())));
 
     // Closed, then watched again: the durable subscription goes on after the last acknowledged message.

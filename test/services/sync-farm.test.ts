@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { connect, DataSetEditor, FarmClock, type Client } from '../../src/client/index.js';
 import { eventually } from '../support/eventually.js';
-import { startServer, skewOf, type FarmServer } from '../support/data-set-farm.js';
+import { startServer, startServers, skewOf, type FarmServer } from '../support/data-set-farm.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 
 const FARM = 20;
@@ -35,7 +35,7 @@ describe('a farm of server processes with skewed clocks', () => {
     const editor = await begin();
     await editor.import(generation('g0'));
     await editor.schedule({ at: clock!.now() + 1000 });
-    servers = await Promise.all(Array.from({ length: FARM }, (_, i) => startServer(hub!.url, 'prices', skewOf(i))));
+    servers = await startServers(Array.from({ length: FARM }, (_, i) => () => startServer(hub!.url, 'prices', skewOf(i))));
     await eventually(() => { for (const s of servers) assert.notEqual(s.version(), ''); });
     for (const gen of ['g1', 'g2', 'g3']) {
       await editor.import(generation(gen));
@@ -92,7 +92,7 @@ describe('a farm of server processes with skewed clocks', () => {
     const editor = await begin();
     await editor.import(generation('c0'));
     await editor.schedule({ at: clock!.now() + 800, intervalMs: 1000 });
-    servers = await Promise.all([0, 1, 2].map((i) => startServer(hub!.url, 'prices', skewOf(i))));
+    servers = await startServers([0, 1, 2].map((i) => () => startServer(hub!.url, 'prices', skewOf(i))));
     let gen = 0;
     const editing = setInterval(() => { editor.import(generation(`c${++gen}`)).catch(() => undefined); }, 250);
     try {

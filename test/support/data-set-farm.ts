@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { eventually } from './eventually.js';
+import { eventually, PROCESS_START_MS } from './eventually.js';
 
 const SCRIPT = fileURLToPath(new URL('./data-set-server.js', import.meta.url));
 
@@ -32,9 +32,21 @@ export interface FarmServer {
   kill(): Promise<void>;
 }
 
+/** Starts farm servers at once; if one fails to start, those that did are killed too, so none outlives the test. */
+export async function startServers(starts: ReadonlyArray<() => Promise<FarmServer>>): Promise<FarmServer[]> {
+  const settled = await Promise.allSettled(starts.map((start) => start()));
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined) return started;
+  await Promise.all(started.map((s) => s.kill()));
+  throw failed.reason;
+}
+
 /** Starts one farm server process and waits for its `ready` line. */
-export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true, readyMs = 30_000): Promise<FarmServer> {
-  const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), String(pageBytes), read ? 'read' : 'noread'], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startServer(url: string, name: string, skew: number, pageBytes = 0, read = true, readyMs = PROCESS_START_MS): Promise<FarmServer> {
+  // Its stdin is this process's pipe: the server exits when this test process goes away, however it goes.
+  const child = spawn(process.execPath, [SCRIPT, url, name, String(skew), String(pageBytes), read ? 'read' : 'noread'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  (child.stdin as unknown as { unref(): void }).unref();
   const events: ServerEvent[] = [];
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {

@@ -53,6 +53,9 @@ async function main(): Promise<void> {
 }
 
 if (url !== undefined) {
+  // An orphan would run on forever and hold the test runner's output pipe open, so the whole run never ends.
+  process.stdin.once('close', () => process.exit(0));
+  process.stdin.resume();
   main().catch((err: unknown) => {
     say({ event: 'failed', message: String(err) });
     process.exit(1);

@@ -6,6 +6,13 @@
  */
 export const PATIENCE_MS = 30_000;
 
+/**
+ * How long a process a test starts (a hub, a farm server) may take to say it
+ * is ready: loading Node and the modules is CPU work that a busy runner
+ * spreads over many processes started at once.
+ */
+export const PROCESS_START_MS = 2 * PATIENCE_MS;
+
 /** Retries an assertion until it passes: for state that converges (after a GC pass, a cursor flush). */
 export async function eventually(fn: () => Promise<void> | void, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;

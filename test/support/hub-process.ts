@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PATIENCE_MS } from './eventually.js';
+import { PROCESS_START_MS } from './eventually.js';
 
 /** The compiled CLI entry point (tests run from dist/). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -44,7 +44,7 @@ export function removeDir(dir: string): void {
 }
 
 /** A hub that has not printed its ready lines by then has failed to start (a slow start on a busy runner is not a failure). */
-const START_WITHIN_MS = 2 * PATIENCE_MS;
+const START_WITHIN_MS = PROCESS_START_MS;
 
 /** Starts `corral start` as a real process on 127.0.0.1 and waits for its ready lines. */
 export async function startHub(opts: StartHubOptions = {}): Promise<HubProcess> {

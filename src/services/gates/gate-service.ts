@@ -2,17 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { HubContext, HubService, OwnedResource, ServiceConnection, ServiceRequest } from '../../hub/hub-service.js';
 import { resourceStateKey } from '../../hub/resource-state.js';
-import { CorralError } from '../../protocol/corral-error.js';
+import { CorralError, isCorralError } from '../../protocol/corral-error.js';
 import { ERROR_CODES } from '../../protocol/error-codes.js';
 import { encodeServiceMessage } from '../../protocol/service-envelope.js';
 import type { MetadataStore } from '../../store/metadata-store.js';
-import { GateBook, type Holder, type StoredGate, type Waiter } from './gate-book.js';
+import { GateBook, type Holder, type Waiter } from './gate-book.js';
 import { mergeGateConfig } from './gate-config.js';
 import {
   decodeAcquire, decodeConfigure, decodeTicketRequest, encodeAdmitted, encodeExpelled, encodePositions, encodeStatus, encodeTicketReply,
-  GATE_KIND, GateFrame, type GateStatus, TicketState,
+  GATE_KIND, type GateConfig, GateFrame, type GateStatus, TicketState,
 } from './gate-frames.js';
 import { gateTicketKey } from './gate-key.js';
+import { gateHeadKey, GateStore, MOVED_MARKER, type GateHead, type StoredGateV1 } from './gate-store.js';
 import { GateTicketSigner } from './gate-ticket.js';
 
 export interface GateServiceOptions {
@@ -26,6 +27,7 @@ type Conn = ServiceConnection;
 
 interface OpenGate {
   readonly owned: OwnedResource;
+  readonly store: GateStore;
   book: GateBook<Conn> | undefined;
   open: boolean;
   pending: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
@@ -33,14 +35,22 @@ interface OpenGate {
   lastPushAt: number;
   /** Admission times in the last minute (for the status; not stored). */
   admittedAt: number[];
-  /** When each waiter arrived, for the wait histogram (not stored: a takeover restarts it). */
-  arrived: Map<number, number>;
   sweep?: NodeJS.Timeout;
   wake?: NodeJS.Timeout;
   push?: NodeJS.Timeout;
 }
 
 const PUSH_CHUNK = 4096;
+
+/** One gate as the admin route `stored` lists it. */
+interface StoredGateSummary {
+  epoch: number;
+  config: GateConfig;
+  holders: number;
+  waiting: number;
+  prequeued: number;
+  admissions: number;
+}
 
 /**
  * Gates [P-15], after seed 003 #1 ("regulating access to a scarce
@@ -95,13 +105,23 @@ export class GateService implements HubService {
     });
   }
 
-  gained(owned: OwnedResource): Promise<void> {
-    const now = this.now();
-    const stored = owned.state.value === undefined ? undefined : (JSON.parse(owned.state.value) as StoredGate);
-    const g: OpenGate = { owned, book: stored && GateBook.load<Conn>(stored, now), open: true, pending: [], writing: false, lastPushAt: 0, admittedAt: [], arrived: new Map() };
+  /**
+   * Raises the gate's fence and loads it. A gate the first layout stored
+   * whole in the resource state is rewritten seat by seat (one fenced batch),
+   * then the resource state keeps only a marker.
+   */
+  async gained(owned: OwnedResource): Promise<void> {
+    const store = new GateStore(this.metadata!, owned.resource, owned.epoch);
+    const loaded = await store.gain(owned.state.value);
+    const book = loaded && GateBook.load<Conn>(loaded.snapshot, this.now());
+    if (loaded?.legacy && book) {
+      book.rewriteAll();
+      await store.write(book);
+      await owned.state.write(MOVED_MARKER);
+    }
+    const g: OpenGate = { owned, store, book, open: true, pending: [], writing: false, lastPushAt: 0, admittedAt: [] };
     this.gates.set(owned.resource, g);
     this.arm(g);
-    return Promise.resolve();
   }
 
   async handingOff(owned: OwnedResource): Promise<void> {
@@ -133,7 +153,10 @@ export class GateService implements HubService {
     const now = this.now();
     switch (message.type) {
       case GateFrame.CONFIGURE: return this.configure(g, req, now);
-      case GateFrame.STATUS_REQUEST: return req.reply(GateFrame.STATUS, encodeStatus(this.status(g, this.book(g), now)));
+      case GateFrame.STATUS_REQUEST:
+        // Only what is stored is reported: a write under way finishes first, so a count read here survives the owner.
+        if (g.writing) await this.commit(g);
+        return req.reply(GateFrame.STATUS, encodeStatus(this.status(g, this.book(g), this.now())));
       case GateFrame.DRAIN: return this.drain(g, req, now);
       case GateFrame.ACQUIRE: return this.acquire(g, req, decodeAcquire(message.payload), now);
     }
@@ -150,7 +173,7 @@ export class GateService implements HubService {
           return this.replyTicket(g, req, book, seq, h);
         }
         if (!w) throw new CorralError('TICKET_EXPIRED', `ticket ${seq} of ${owned.resource} has no place any more (grace period over, or its slot ended)`);
-        w.seenAt = now;
+        book.touch(w, now);
         w.conn = from;
         return this.replyTicket(g, req, book, seq, undefined, w);
       }
@@ -172,7 +195,6 @@ export class GateService implements HubService {
         const { seq, w, h } = ticket();
         if (w) book.remove(w);
         if (h) book.release(seq);
-        g.arrived.delete(seq);
         if (w || h) await this.settle(g, book, now);
         return req.reply(GateFrame.DONE, Buffer.alloc(0));
       }
@@ -193,7 +215,7 @@ export class GateService implements HubService {
       // A resent ACQUIRE (its reply was lost with a connection or an owner): the same place, not a second one.
       const w = book.waiters.get(known);
       if (w) {
-        w.seenAt = now;
+        book.touch(w, now);
         w.conn = req.from;
       }
       await this.commit(g);
@@ -201,7 +223,6 @@ export class GateService implements HubService {
     }
     if (cls >= book.config.classes) throw new CorralError('INVALID_ARGUMENT', `class ${cls} out of range: ${g.owned.resource} has ${book.config.classes} class(es), 0–${book.config.classes - 1}`);
     const w = book.enqueue(cls, request, now, req.from);
-    g.arrived.set(w.seq, now);
     const mine = await this.settle(g, book, now, w.seq);
     this.replyTicket(g, req, book, w.seq, mine, book.waiters.get(w.seq));
   }
@@ -228,9 +249,7 @@ export class GateService implements HubService {
     for (const h of admitted) {
       this.admissions?.inc({ gate: g.owned.resource });
       g.admittedAt.push(now);
-      const since = g.arrived.get(h.seq);
-      if (since !== undefined) this.waits?.observe({ gate: g.owned.resource }, (now - since) / 1000);
-      g.arrived.delete(h.seq);
+      if (h.waited >= 0) this.waits?.observe({ gate: g.owned.resource }, h.waited / 1000);
       if (h.seq === own) mine = h;
       else h.conn?.send(this.push(g, GateFrame.ADMITTED, encodeAdmitted(h.seq, h.admission, book.config.leaseMs)));
     }
@@ -242,7 +261,7 @@ export class GateService implements HubService {
     return encodeServiceMessage({ type, corr: 0, resource: g.owned.resource, payload });
   }
 
-  /** Stores the gate; changes made meanwhile ride on one write (a group commit). FENCED when a newer owner took it. */
+  /** Stores what changed; changes made meanwhile ride on one write (a group commit). FENCED when a newer owner took it. */
   private commit(g: OpenGate): Promise<void> {
     return new Promise((resolve, reject) => {
       g.pending.push({ resolve, reject });
@@ -256,14 +275,25 @@ export class GateService implements HubService {
       const batch = g.pending.splice(0);
       try {
         if (!g.open || !g.book) throw new CorralError('NOT_OWNER', `gate ${g.owned.resource} left this hub; retry`);
-        await g.owned.state.write(JSON.stringify(g.book.toStored()));
+        await g.store.write(g.book);
         for (const b of batch) b.resolve();
       } catch (err) {
         for (const b of batch) b.reject(err);
+        if (isCorralError(err, 'FENCED') && g.open) this.fenced(g);
       }
     }
     g.writing = false;
     this.schedulePositions(g);
+  }
+
+  /**
+   * A newer owner raised the gate's fence. Writing the resource state is
+   * refused as well (the newer owner claimed it), and that refusal makes the
+   * host give the gate up, so its clients are sent on to the new owner.
+   */
+  private fenced(g: OpenGate): void {
+    this.close(g);
+    g.owned.state.write(MOVED_MARKER).catch(() => undefined);
   }
 
   /** [P-15.5] Positions go out at most every positionEveryMs, each waiter's only when it changed, one frame per connection. */
@@ -311,7 +341,6 @@ export class GateService implements HubService {
   private async drain(g: OpenGate, req: ServiceRequest, now: number): Promise<void> {
     const book = this.book(g);
     const gone = book.drain();
-    g.arrived.clear();
     await this.commit(g);
     const code = ERROR_CODES.GATE_DRAINED.wire;
     for (const w of gone) w.conn?.send(this.push(g, GateFrame.EXPELLED, encodeExpelled(w.seq, code)));
@@ -350,7 +379,6 @@ export class GateService implements HubService {
     if (!book || !g.open) return;
     const now = this.now();
     const { lapsed, departed } = book.expire(now);
-    for (const w of departed) g.arrived.delete(w.seq);
     if (lapsed.length > 0) this.lapsed?.inc({ gate: g.owned.resource, reason: 'lease' }, lapsed.length);
     if (departed.length > 0) this.lapsed?.inc({ gate: g.owned.resource, reason: 'grace' }, departed.length);
     const opened = book.pre.length > 0 && book.isOpen(now) ? book.open() : 0;
@@ -381,19 +409,29 @@ export class GateService implements HubService {
     return Promise.resolve({ hubId: this.hubId, gates });
   }
 
-  /** Every gate of the farm as last stored (whichever hub owns it). */
+  /** Every gate of the farm as last stored (whichever hub owns it): the heads, and gates still in the first layout. */
   private async storedAll(): Promise<unknown> {
-    const prefix = resourceStateKey(`${GATE_KIND}|`);
-    const entries = await this.metadata!.list(prefix);
-    const gates = entries.flatMap((e) => {
+    const headPrefix = gateHeadKey(`${GATE_KIND}|`);
+    const statePrefix = resourceStateKey(`${GATE_KIND}|`);
+    const [heads, states] = await Promise.all([this.metadata!.list(headPrefix), this.metadata!.list(statePrefix)]);
+    const gates = new Map<string, StoredGateSummary>();
+    for (const e of heads) {
+      const h = JSON.parse(e.value) as GateHead;
+      gates.set(e.key.slice(gateHeadKey('').length), {
+        epoch: h.epoch, config: h.config, holders: h.holders, waiting: h.waiting, prequeued: h.prequeued, admissions: h.admissions,
+      });
+    }
+    for (const e of states) {
+      const gate = e.key.slice(resourceStateKey('').length);
       const st = JSON.parse(e.value) as { epoch: number; data: string | null };
-      if (st.data === null) return [];
-      const s = JSON.parse(st.data) as StoredGate;
-      return [{
-        gate: e.key.slice(resourceStateKey('').length), epoch: st.epoch, config: s.config, holders: s.holders.length,
-        waiting: s.queues.reduce((n, q) => n + q.length, 0), prequeued: s.pre.length, admissions: s.admissions,
-      }];
-    });
-    return { gates };
+      const s = st.data === null ? undefined : (JSON.parse(st.data) as Partial<StoredGateV1>);
+      if (gates.has(gate) || s?.v !== 1) continue;
+      const v1 = s as StoredGateV1;
+      gates.set(gate, {
+        epoch: st.epoch, config: v1.config, holders: v1.holders.length,
+        waiting: v1.queues.reduce((n, q) => n + q.length, 0), prequeued: v1.pre.length, admissions: v1.admissions,
+      });
+    }
+    return { gates: [...gates].sort(([a], [b]) => (a < b ? -1 : 1)).map(([gate, summary]) => ({ gate, ...summary })) };
   }
 }

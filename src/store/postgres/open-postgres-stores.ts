@@ -56,13 +56,14 @@ export async function openPostgresStores(opts: OpenPostgresStoresOptions): Promi
     }
     const metadataSql = await connectPostgres({ url: opts.url, schema, max: opts.metadataConnections ?? 4, synchronousCommit: 'on' });
     let logSql: PostgresSql;
+    const logConnections = opts.logConnections ?? 8;
     try {
-      logSql = await connectPostgres({ url: opts.url, schema, max: opts.logConnections ?? 8, synchronousCommit: logSynchronousCommit });
+      logSql = await connectPostgres({ url: opts.url, schema, max: logConnections, synchronousCommit: logSynchronousCommit });
     } catch (err) {
       await metadataSql.end({ timeout: 1 });
       throw err;
     }
-    return postgresStores(new PostgresMetadataStore(metadataSql, new PostgresSession(opts.url, schema)), new PostgresMessageLog(logSql));
+    return postgresStores(new PostgresMetadataStore(metadataSql, new PostgresSession(opts.url, schema)), new PostgresMessageLog(logSql, Math.max(1, Math.floor(logConnections / 2))));
   });
 }
 

@@ -78,7 +78,11 @@ function splitCalls(batches: readonly TopicBatch[]): TopicBatch[][] {
  * multi-row INSERT.
  */
 export class PostgresMessageLog implements MessageLog {
-  constructor(private readonly sql: PostgresSql) {}
+  constructor(
+    private readonly sql: PostgresSql,
+    /** Appends in flight at once, each on a connection of its own; the pool's other connections serve reads and trims. */
+    readonly appendConcurrency = 1,
+  ) {}
 
   claim(topic: string, epoch: number): Promise<TopicBounds> {
     return guardStore(async () => {

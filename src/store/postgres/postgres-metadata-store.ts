@@ -1,5 +1,5 @@
 import { CorralError } from '../../protocol/corral-error.js';
-import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
+import type { Fence, ManyEntry, MetadataBatch, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
 import { PG_TYPE, type PostgresSql } from './postgres-connection.js';
 import type { PostgresSession } from './postgres-session.js';
 import { guardStore, isSessionEnded } from './postgres-store-error.js';
@@ -142,6 +142,45 @@ export class PostgresMetadataStore implements MetadataStore {
         RETURNING m.key`;
       const done = new Set(written.map((r) => r.key));
       return entries.map((e) => done.has(e.key));
+    });
+  }
+
+  writeBatch(fence: Fence, batch: MetadataBatch): Promise<void> {
+    // One row per key, as in putMany; a key both put and deleted is put.
+    const merged = new Map<string, { value: string; writes: number }>();
+    for (const p of batch.puts) merged.set(p.key, { value: p.value, writes: (merged.get(p.key)?.writes ?? 0) + 1 });
+    const keys = [...merged.keys()];
+    const rows = keys.map((k) => merged.get(k)!);
+    const deletes = [...new Set(batch.deletes)].filter((k) => !merged.has(k));
+    const { sql } = this;
+    return guardStore(async () => {
+      // One statement, like every fenced write here: the fence row is locked
+      // first, and the deletes and puts happen only if it was not raised above.
+      const [row] = await sql<[{ raised: string | null }]>`
+        WITH f AS (
+          SELECT value::bigint AS epoch FROM corral_metadata
+          WHERE key = ${fence.key} AND corral_entry_live(expires_at, owner_session) FOR UPDATE
+        ), g AS (
+          SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.epoch > ${fence.epoch}::bigint)
+        ), d AS (
+          DELETE FROM corral_metadata
+          WHERE key = ANY(${sql.array(deletes, PG_TYPE.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
+            AND EXISTS (SELECT 1 FROM g)
+          RETURNING 1
+        ), i AS (
+          INSERT INTO corral_metadata AS m (key, value, version, expires_at, owner_session)
+          SELECT u.key, u.value, u.writes, NULL, NULL
+          FROM unnest(${sql.array(keys, PG_TYPE.text)}::text[], ${sql.array(rows.map((r) => r.value), PG_TYPE.text)}::text[],
+                      ${sql.array(rows.map((r) => r.writes), PG_TYPE.int8)}::bigint[]) AS u(key, value, writes)
+          WHERE EXISTS (SELECT 1 FROM g)
+          ORDER BY u.key COLLATE "C"
+          ON CONFLICT (key) DO UPDATE
+            SET value = excluded.value, version = m.version + excluded.version, expires_at = NULL, owner_session = NULL
+          RETURNING 1
+        )
+        SELECT (SELECT max(epoch) FROM f)::text AS raised, (SELECT count(*) FROM d) + (SELECT count(*) FROM i) AS n`;
+      const raised = row?.raised == null ? 0 : Number(row.raised);
+      if (raised > fence.epoch) throw fencedError(fence, raised);
     });
   }
 

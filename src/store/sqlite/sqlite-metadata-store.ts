@@ -1,6 +1,6 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import { CorralError } from '../../protocol/corral-error.js';
-import type { Fence, ManyEntry, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
+import type { Fence, ManyEntry, MetadataBatch, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 interface MetadataRow {
@@ -34,6 +34,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly #from: Statement<[string], MetadataRow>;
   readonly #put: Transaction<(key: string, value: string, opts: PutOptions) => PutResult>;
   readonly #putMany: Transaction<(entries: ReadonlyArray<ManyEntry>) => boolean[]>;
+  readonly #writeBatch: Transaction<(fence: Fence, batch: MetadataBatch) => void>;
   readonly #delete: Transaction<(key: string, expectedVersion: number | undefined, fence: Fence | undefined) => boolean>;
 
   constructor(db: SqliteDatabase) {
@@ -75,6 +76,16 @@ export class SqliteMetadataStore implements MetadataStore {
       write.get(e.key, e.value, null, 0);
       return true;
     }));
+    // Deletes only live rows, as delete does: a lapsed row stays so that its version carries on.
+    const removeLive = h.prepare<[string, number]>('DELETE FROM metadata WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)');
+    this.#writeBatch = h.transaction((fence: Fence, batch: MetadataBatch): void => {
+      const raised = raisedAbove(fence);
+      if (raised !== 0) throw fencedError(fence, raised);
+      const now = Date.now();
+      const written = new Set(batch.puts.map((p) => p.key));
+      for (const key of batch.deletes) if (!written.has(key)) removeLive.run(key, now);
+      for (const p of batch.puts) write.get(p.key, p.value, null, 0);
+    });
     this.#delete = h.transaction((key: string, expectedVersion: number | undefined, fence: Fence | undefined): boolean => {
       const raised = raisedAbove(fence);
       if (raised !== 0) throw fencedError(fence!, raised);
@@ -104,6 +115,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async putMany(entries: ReadonlyArray<ManyEntry>): Promise<boolean[]> {
     return this.#call(() => this.#putMany.immediate(entries));
+  }
+
+  async writeBatch(fence: Fence, batch: MetadataBatch): Promise<void> {
+    return this.#call(() => this.#writeBatch.immediate(fence, batch));
   }
 
   async delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {

@@ -78,6 +78,17 @@ export function runFencingConformance(backend: string, open: () => Promise<Store
       assert.deepEqual(await Promise.all(['sub|u|a', 'sub|t|b', 'plain'].map(async (k) => (await metadata.get(k))?.value)), ['fresh', 'current', 'unfenced']);
     });
 
+    it('writeBatch lands whole while the fence is not above its epoch, and once raised above is refused whole, FENCED', async () => {
+      const { metadata } = h.store;
+      await raise(1);
+      await metadata.writeBatch({ key: FENCE, epoch: 1 }, { puts: [{ key: 'g|a', value: 'a1' }, { key: 'g|b', value: 'b1' }], deletes: [] });
+      await raise(2);
+      await assert.rejects(metadata.writeBatch({ key: FENCE, epoch: 1 }, { puts: [{ key: 'g|a', value: 'stale' }, { key: 'g|c', value: 'stale' }], deletes: ['g|b'] }), isFenced);
+      assert.deepEqual((await metadata.list('g|')).map((e) => [e.key, e.value]), [['g|a', 'a1'], ['g|b', 'b1']], 'nothing of the stale batch landed');
+      await metadata.writeBatch({ key: FENCE, epoch: 2 }, { puts: [{ key: 'g|c', value: 'c2' }], deletes: ['g|a'] });
+      assert.deepEqual((await metadata.list('g|')).map((e) => [e.key, e.value]), [['g|b', 'b1'], ['g|c', 'c2']]);
+    });
+
     it('a trim with the epoch of a claim that was superseded deletes nothing and fails FENCED; with the current epoch it trims', async () => {
       const { log } = h.store;
       await log.claim('t', 1);

@@ -247,6 +247,57 @@ export function runMetadataStoreConformance(backend: string, open: () => Promise
       });
     });
 
+    describe('writeBatch', () => {
+      const fence = { key: 'fence|b', epoch: 1 };
+
+      it('puts and deletes together: new keys at version 1, existing ones +1, deleted ones gone, absent deletes ignored', async () => {
+        const s = h.store;
+        await s.put('b|keep', 'old');
+        await s.put('b|drop', 'x');
+        await s.writeBatch(fence, { puts: [{ key: 'b|keep', value: 'new' }, { key: 'b|add', value: 'added' }], deletes: ['b|drop', 'b|never'] });
+        assert.deepEqual(await s.list('b|'), [
+          { key: 'b|add', value: 'added', version: 1, expiresAt: undefined },
+          { key: 'b|keep', value: 'new', version: 2, expiresAt: undefined },
+        ]);
+        await s.writeBatch(fence, { puts: [], deletes: [] });
+        assert.equal((await s.list('b|')).length, 2);
+      });
+
+      it('a key both put and deleted is put; a key put twice keeps the last value', async () => {
+        const s = h.store;
+        await s.put('b|k', 'v');
+        await s.writeBatch(fence, { puts: [{ key: 'b|k', value: 'a' }, { key: 'b|k', value: 'b' }], deletes: ['b|k'] });
+        assert.equal((await s.get('b|k'))?.value, 'b');
+      });
+
+      it('a deleted key written again starts at version 1', async () => {
+        const s = h.store;
+        await s.put('b|k', 'v');
+        await s.put('b|k', 'w');
+        await s.writeBatch(fence, { puts: [], deletes: ['b|k'] });
+        await s.writeBatch(fence, { puts: [{ key: 'b|k', value: 'again' }], deletes: [] });
+        assert.equal((await s.get('b|k'))?.version, 1);
+      });
+
+      it('is never seen half-applied by a concurrent reader', async () => {
+        const s = h.store;
+        const keys = Array.from({ length: 200 }, (_, i) => `b|${String(i).padStart(3, '0')}`);
+        await s.writeBatch(fence, { puts: keys.map((key) => ({ key, value: 'v' })), deletes: [] });
+        // Each round deletes the even keys and puts the odd ones back, or the other way round.
+        for (let round = 1; round <= 6; round++) {
+          const keep = keys.filter((_, i) => i % 2 === round % 2);
+          const write = s.writeBatch(fence, { puts: keep.map((key) => ({ key, value: `round-${round}` })), deletes: keys.filter((k) => !keep.includes(k)) });
+          const reads = await Promise.all([s.list('b|'), s.list('b|'), s.list('b|')]);
+          await write;
+          for (const seen of reads) {
+            const rounds = new Set(seen.map((e) => e.value));
+            assert.equal(rounds.size, 1, `a reader saw a mix of ${[...rounds].join(', ')}`);
+            if (round > 1 || !rounds.has('v')) assert.equal(seen.length, keys.length / 2);
+          }
+        }
+      });
+    });
+
     describe('delete', () => {
       it('deletes unconditionally and says whether a key was there', async () => {
         const s = h.store;
