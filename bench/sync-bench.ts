@@ -54,7 +54,11 @@ export async function runSyncBenchmark(scale = 1): Promise<void> {
     await editor.schedule({ at: clock.now() + 1000 });
     // A few at a time: each bootstraps 5 MB from the one hub.
     for (let i = 0; i < SERVERS; i += 5) {
-      servers.push(...await Promise.all(Array.from({ length: Math.min(5, SERVERS - i) }, (_, j) => startServer(hub.url, 'bench', skewOf(i + j), 0, false, 120_000))));
+      // Settled, not all: a server that started while another failed is still killed in `finally`.
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(5, SERVERS - i) }, (_, j) => startServer(hub.url, 'bench', skewOf(i + j), 0, false, 120_000)));
+      for (const r of batch) if (r.status === 'fulfilled') servers.push(r.value);
+      const failed = batch.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     const rows: string[][] = [];
     const spreads: number[] = [];

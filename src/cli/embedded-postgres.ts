@@ -161,7 +161,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       lastError = err;
       continue;
     }
-    const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', onnotice: () => undefined, max: 1 });
+    const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', onnotice: () => undefined, max: 1, fetch_types: false });
     try {
       await admin.unsafe(`CREATE DATABASE ${DATABASE}`);
     } finally {

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { CorralError } from '../../protocol/corral-error.js';
+import { ARRAY_TYPES } from './postgres-array-types.js';
 
 /**
  * bigint columns (seqs, epochs, versions, ms timestamps) come back as numbers:
@@ -7,14 +8,13 @@ import { CorralError } from '../../protocol/corral-error.js';
  */
 const TYPES = {
   int8: { to: 20, from: [20], serialize: (x: number): string => String(x), parse: (x: string): number => Number(x) },
+  ...ARRAY_TYPES,
 };
 
-export type PostgresSql = postgres.Sql<{ int8: number }>;
+type CorralTypes = { [K in keyof typeof TYPES]: Parameters<(typeof TYPES)[K]['serialize']>[0] };
+export type PostgresSql = postgres.Sql<CorralTypes>;
 /** A pool or a transaction: what a query needs. */
-export type PostgresQueryable = postgres.ISql<{ int8: number }>;
-
-/** Type oids for `sql.array(values, oid)`: the driver maps each to its array type. */
-export const PG_TYPE = { bytea: 17, int8: 20, int4: 23, text: 25 } as const;
+export type PostgresQueryable = postgres.ISql<CorralTypes>;
 
 /** Schemas Corral creates itself: a plain identifier, so it never needs quoting. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -52,6 +52,8 @@ export function createPostgresPool(opts: PostgresConnectOptions): PostgresSql {
   return postgres(opts.url, {
     max: opts.max,
     types: TYPES,
+    // Array types are named, not discovered (postgres-array-types.ts).
+    fetch_types: false,
     // Fail fast when the server is down or unreachable: the caller turns it into STORE_UNAVAILABLE.
     connect_timeout: 10,
     onnotice: () => undefined,
@@ -67,11 +69,7 @@ export function createPostgresPool(opts: PostgresConnectOptions): PostgresSql {
   });
 }
 
-/**
- * createPostgresPool, resolved after a first query: the driver learns the
- * array types (`sql.array`) from the first session it opens, and a query
- * built before that would send its arrays as scalars.
- */
+/** createPostgresPool, resolved after a first query: an unreachable server fails here, at start. */
 export async function connectPostgres(opts: PostgresConnectOptions): Promise<PostgresSql> {
   const sql = createPostgresPool(opts);
   try {

@@ -1,6 +1,7 @@
 import { CorralError } from '../../protocol/corral-error.js';
 import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
-import { PG_TYPE, type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
+import { type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
+import { PG_ARRAY } from './postgres-array-types.js';
 import { guardStore } from './postgres-store-error.js';
 
 interface TopicRow {
@@ -147,11 +148,11 @@ export class PostgresMessageLog implements MessageLog {
     });
     const [row] = await sql<[{ stored: boolean[] }]>`
       SELECT corral_append(
-        ${sql.array(topics, PG_TYPE.text)}, ${sql.array(epochs, PG_TYPE.int8)},
-        ${sql.array(firstSeqs, PG_TYPE.int8)}, ${sql.array(counts, PG_TYPE.int4)},
-        ${sql.array(batchOf, PG_TYPE.int4)}, ${sql.array(seqs, PG_TYPE.int8)}, ${sql.array(timestamps, PG_TYPE.int8)},
-        ${sql.array(keys, PG_TYPE.bytea)}, ${sql.array(payloads, PG_TYPE.bytea)},
-        ${sql.array(producerIds, PG_TYPE.text)}, ${sql.array(producerSeqs, PG_TYPE.int8)}
+        ${sql.typed(topics, PG_ARRAY.text)}, ${sql.typed(epochs, PG_ARRAY.int8)},
+        ${sql.typed(firstSeqs, PG_ARRAY.int8)}, ${sql.typed(counts, PG_ARRAY.int4)},
+        ${sql.typed(batchOf, PG_ARRAY.int4)}, ${sql.typed(seqs, PG_ARRAY.int8)}, ${sql.typed(timestamps, PG_ARRAY.int8)},
+        ${sql.typed(keys, PG_ARRAY.bytea)}, ${sql.typed(payloads, PG_ARRAY.bytea)},
+        ${sql.typed(producerIds, PG_ARRAY.text)}, ${sql.typed(producerSeqs, PG_ARRAY.int8)}
       ) AS stored`;
     if (row === undefined || row.stored.length !== batches.length) throw new Error('corral_append returned no verdict per batch');
     return row.stored;

@@ -1,6 +1,7 @@
 import { CorralError } from '../../protocol/corral-error.js';
 import type { Fence, ManyEntry, MetadataBatch, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
-import { PG_TYPE, type PostgresSql } from './postgres-connection.js';
+import { type PostgresSql } from './postgres-connection.js';
+import { PG_ARRAY } from './postgres-array-types.js';
 import type { PostgresSession } from './postgres-session.js';
 import { guardStore, isSessionEnded } from './postgres-store-error.js';
 
@@ -122,14 +123,14 @@ export class PostgresMetadataStore implements MetadataStore {
       // overlapping putMany calls lock them in the same order and cannot deadlock.
       const written = await sql<Array<{ key: string }>>`
         WITH u AS (
-          SELECT * FROM unnest(${sql.array(keys, PG_TYPE.text)}::text[], ${sql.array(rows.map((r) => r.value), PG_TYPE.text)}::text[],
-                               ${sql.array(rows.map((r) => r.writes), PG_TYPE.int8)}::bigint[],
-                               ${sql.array(rows.map((r) => r.fence?.key ?? null), PG_TYPE.text)}::text[],
-                               ${sql.array(rows.map((r) => r.fence?.epoch ?? null), PG_TYPE.int8)}::bigint[])
+          SELECT * FROM unnest(${sql.typed(keys, PG_ARRAY.text)}::text[], ${sql.typed(rows.map((r) => r.value), PG_ARRAY.text)}::text[],
+                               ${sql.typed(rows.map((r) => r.writes), PG_ARRAY.int8)}::bigint[],
+                               ${sql.typed(rows.map((r) => r.fence?.key ?? null), PG_ARRAY.text)}::text[],
+                               ${sql.typed(rows.map((r) => r.fence?.epoch ?? null), PG_ARRAY.int8)}::bigint[])
             AS u(key, value, writes, fence_key, fence_epoch)
         ), f AS (
           SELECT key, value::bigint AS epoch FROM corral_metadata
-          WHERE key = ANY(${sql.array(fenceKeys, PG_TYPE.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
+          WHERE key = ANY(${sql.typed(fenceKeys, PG_ARRAY.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
           ORDER BY key COLLATE "C" FOR UPDATE
         ), ok AS (
           SELECT u.key, u.value, u.writes FROM u
@@ -164,14 +165,14 @@ export class PostgresMetadataStore implements MetadataStore {
           SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.epoch > ${fence.epoch}::bigint)
         ), d AS (
           DELETE FROM corral_metadata
-          WHERE key = ANY(${sql.array(deletes, PG_TYPE.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
+          WHERE key = ANY(${sql.typed(deletes, PG_ARRAY.text)}::text[]) AND corral_entry_live(expires_at, owner_session)
             AND EXISTS (SELECT 1 FROM g)
           RETURNING 1
         ), i AS (
           INSERT INTO corral_metadata AS m (key, value, version, expires_at, owner_session)
           SELECT u.key, u.value, u.writes, NULL, NULL
-          FROM unnest(${sql.array(keys, PG_TYPE.text)}::text[], ${sql.array(rows.map((r) => r.value), PG_TYPE.text)}::text[],
-                      ${sql.array(rows.map((r) => r.writes), PG_TYPE.int8)}::bigint[]) AS u(key, value, writes)
+          FROM unnest(${sql.typed(keys, PG_ARRAY.text)}::text[], ${sql.typed(rows.map((r) => r.value), PG_ARRAY.text)}::text[],
+                      ${sql.typed(rows.map((r) => r.writes), PG_ARRAY.int8)}::bigint[]) AS u(key, value, writes)
           WHERE EXISTS (SELECT 1 FROM g)
           ORDER BY u.key COLLATE "C"
           ON CONFLICT (key) DO UPDATE

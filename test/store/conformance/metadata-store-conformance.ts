@@ -270,6 +270,13 @@ export function runMetadataStoreConformance(backend: string, open: () => Promise
         assert.equal((await s.get('b|k'))?.value, 'b');
       });
 
+      it('stores any text exactly: quotes, backslashes, braces, commas, NULL, empty, non-ASCII', async () => {
+        const s = h.store;
+        const values = ['{"a":"b\\"c"}', '\\', '"', '{}', 'a,b', 'NULL', '', 'ünï €', ' padded '];
+        await s.writeBatch(fence, { puts: values.map((value, i) => ({ key: `b|odd|${i}`, value })), deletes: [] });
+        assert.deepEqual((await s.list('b|odd|')).map((e) => e.value), values);
+      });
+
       it('a deleted key written again starts at version 1', async () => {
         const s = h.store;
         await s.put('b|k', 'v');
