@@ -61,6 +61,16 @@ export class CounterBranch extends CounterParent {
     this.uplink.sync().catch(() => undefined);
   }
 
+  /**
+   * Subscriptions travel up to the root (claim 14) before the member's
+   * SUBSCRIBE is answered, so urgent changes elsewhere reach it from then
+   * on; an unreachable parent does not fail it (the next exchange retries).
+   */
+  protected override async newVariables(): Promise<void> {
+    if (this.uplink.stopped) return;
+    await this.uplink.sync().catch(() => undefined);
+  }
+
   protected override upView(): TreeView['up'] {
     return { parent: parentResource(this.place), memberId: this.memberId, epoch: this.uplink.linkEpoch, seq: this.up?.seq ?? 0, stats: this.uplink.stats() };
   }

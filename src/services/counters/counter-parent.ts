@@ -134,6 +134,7 @@ export class CounterParent {
   async subscribe(token: number, names: readonly string[]): Promise<number[]> {
     const link = this.link(token);
     for (const name of names) checkCounterName(name, 'variable name');
+    const known = this.variables.length;
     const tokens = names.map((name) => {
       const t = this.variable(name);
       if (!link.subscribed.has(name)) {
@@ -143,7 +144,13 @@ export class CounterParent {
       return t;
     });
     await this.persist();
+    if (this.variables.length > known) await this.newVariables();
     return tokens;
+  }
+
+  /** Variables this node did not know were subscribed: a branch subscribes them upward too (claim 14). */
+  protected newVariables(): Promise<void> {
+    return Promise.resolve();
   }
 
   /**

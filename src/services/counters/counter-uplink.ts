@@ -58,6 +58,8 @@ export class CounterUplink {
   private stoppedFlag = false;
   private timer: NodeJS.Timeout | undefined;
   private queued: Promise<void> | undefined;
+  /** The registration `open` started: an exchange waits for it, so an early one cannot register a second incarnation. */
+  private registered: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly onPush = (m: ServiceMessage): void => this.pushed(m);
   private readonly onReconnect = (): void => { this.full = true; };
@@ -79,7 +81,13 @@ export class CounterUplink {
 
   /** Registers (claims 12–14) and exchanges every `intervalMs` from then on. */
   async open(intervalMs: number): Promise<void> {
-    await this.register();
+    this.registered = this.register();
+    try {
+      await this.registered;
+    } catch (err) {
+      this.registered = undefined;
+      throw err;
+    }
     this.channel.on('push', this.onPush);
     this.client.on('reconnect', this.onReconnect);
     this.timer = setInterval(() => { this.sync().catch(() => undefined); }, intervalMs);
@@ -143,6 +151,8 @@ export class CounterUplink {
   }
 
   private async exchange(): Promise<void> {
+    if (this.registered === undefined) throw new CorralError('NOT_OWNER', `member ${this.memberId} is not registered with ${this.resource} yet; retry`);
+    await this.registered;
     try {
       await this.subscribeNew();
       this.hooks.prepare?.();

@@ -169,9 +169,9 @@ export class Counters extends EventEmitter<CountersEvents> {
     return Counters.readTree(this.client, this.partition);
   }
 
-  /** A partition's tree as its root sees it, without joining it (`corral counters`). */
-  static async readTree(client: Client, partition: string): Promise<TreeView> {
-    const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition));
+  /** A partition's tree as its root (or one branch) sees it, without joining it (`corral counters`). */
+  static async readTree(client: Client, partition: string, branch?: string): Promise<TreeView> {
+    const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition, branch));
     return JSON.parse(reply.payload.toString('utf8')) as TreeView;
   }
 
