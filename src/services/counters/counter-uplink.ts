@@ -32,6 +32,8 @@ export interface UplinkHooks {
   beforeSend?(seq: number, epoch: number): Promise<void>;
   /** Parent values arrived and were applied to the node; `urgent`: pushed unasked, or the reply to an urgent SYNC. */
   applied(names: readonly string[], urgent: boolean): void;
+  /** An exchange completed: every change taken before it was delivered. */
+  exchanged?(): void;
   /** A background exchange failed; after LINK_REFUSED the link has stopped. */
   failed(err: CorralError): void;
 }
@@ -135,6 +137,14 @@ export class CounterUplink {
     }
   }
 
+  /** The member no longer reads `name`: values the parent still sends for it are ignored (the parent keeps its total). */
+  forget(name: string): void {
+    const t = this.tokens.get(name);
+    if (t === undefined) return;
+    this.tokens.delete(name);
+    this.names.delete(t);
+  }
+
   /** Stops exchanging; the parent keeps the link and what it delivered. */
   stop(): void {
     this.stoppedFlag = true;
@@ -169,6 +179,7 @@ export class CounterUplink {
         this.node.upFailed(up.slice(sent));
         throw err;
       }
+      this.hooks.exchanged?.();
     } catch (err) {
       const e = isCorralError(err) ? err : new CorralError('INTERNAL', 'counter exchange failed', { cause: err });
       this.full = true;

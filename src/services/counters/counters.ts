@@ -3,7 +3,9 @@ import type { Client } from '../../client/client.js';
 import { CorralError } from '../../protocol/corral-error.js';
 import { CounterNode } from './counter-node.js';
 import type { CounterSlots } from './counter-slots.js';
+import { FarmClock } from '../clock/farm-clock.js';
 import { CounterUplink, type CountersStats } from './counter-uplink.js';
+import { WindowedCounter, type WindowClock, type WindowedOptions } from './windowed-counter.js';
 import {
   BRANCH_MEMBER_PREFIX, checkCounterName, counterResource, CountersFrame, decodeSetDone, encodeSet, wrapU64, type TreeView,
 } from './counters-frames.js';
@@ -67,6 +69,9 @@ export class Counters extends EventEmitter<CountersEvents> {
   private readonly watches = new Map<string, Watch[]>();
   /** Main-thread increments of variables that also have slots. */
   private readonly slotBase = new Map<string, bigint>();
+  /** Variables no longer used (ended windows): dropped from memory once delivered. */
+  private readonly retiring = new Set<string>();
+  private farmClock: Promise<FarmClock> | undefined;
 
   private constructor(private readonly client: Client, readonly memberId: string, private readonly slots: CounterSlots | undefined, readonly partition: string, branch: string | undefined) {
     super();
@@ -79,6 +84,7 @@ export class Counters extends EventEmitter<CountersEvents> {
         for (const name of names) if (this.watches.has(name)) this.checkWatches(name, false);
         this.emit('update');
       },
+      exchanged: () => this.dropRetired(),
       failed: (err) => { if (this.listenerCount('error') > 0) this.emit('error', err); },
     });
     for (const name of slots?.variables ?? []) this.want(name);
@@ -179,14 +185,51 @@ export class Counters extends EventEmitter<CountersEvents> {
     return this.uplink.stats();
   }
 
+  /**
+   * A counter that restarts from zero at every `windowMs` of farm time, for
+   * rate limits: window i is the variable `<name>@<i>`, so every member
+   * switches window at the same farm-clock instant. Ended windows are
+   * dropped from this member's memory once delivered.
+   */
+  async windowed(name: string, opts: WindowedOptions): Promise<WindowedCounter> {
+    checkCounterName(`${name}@0`, 'variable name');
+    const clock: WindowClock = opts.clock ?? await (this.farmClock ??= FarmClock.start(this.client));
+    return new WindowedCounter(this, name, opts.windowMs, clock);
+  }
+
+  /** Drops `name` from this member's memory after its last change is delivered (an ended window). */
+  retire(name: string): void {
+    if (this.node.records.has(name)) this.retiring.add(name);
+  }
+
+  /** The variables this member holds in memory. */
+  variableNames(): string[] {
+    return [...this.node.records.keys()];
+  }
+
   /** One exchange with the parent now (exchanges run one at a time; calls meanwhile share the next). */
   sync(): Promise<void> {
     return this.uplink.sync();
   }
 
   /** A last exchange, then LEAVE: the parent adopts this member's totals [P-14.7]. */
-  close(): Promise<void> {
-    return this.uplink.close();
+  async close(): Promise<void> {
+    try {
+      await this.uplink.close();
+    } finally {
+      const clock = this.farmClock;
+      this.farmClock = undefined;
+      await clock?.then((c) => c.close(), () => undefined);
+    }
+  }
+
+  private dropRetired(): void {
+    for (const name of this.retiring) {
+      if (!this.node.drop(name)) continue;
+      this.uplink.forget(name);
+      this.watches.delete(name);
+      this.retiring.delete(name);
+    }
   }
 
   private want(name: string): void {
