@@ -4,7 +4,8 @@ import { connect, type Client } from '../../src/client/index.js';
 import { isCorralError } from '../../src/protocol/corral-error.js';
 import type { ErrorCode } from '../../src/protocol/error-codes.js';
 import { Counters } from '../../src/services/counters/counters.js';
-import { counterResource, CountersFrame, encodeSet, encodeSync } from '../../src/services/counters/counters-frames.js';
+import { counterResource, CountersFrame, encodeSet, encodeSync, type TreeView } from '../../src/services/counters/counters-frames.js';
+import { runCli } from '../support/run-cli.js';
 import { MemberProcess } from '../support/counters-member.js';
 import { eventually } from '../support/eventually.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
@@ -90,6 +91,33 @@ describe('tree counters with branches on a standalone hub', () => {
       assert.equal(back.value('hits'), 5n + 3n + 10n + 1n);
       assert.equal(await p2.value('hits'), 5n + 3n + 10n + 1n);
     });
+  });
+
+  it('corral counters shows the tree from the root down through its branches', async () => {
+    const partition = `t${++partitions}`;
+    const [a, b, r] = [await join('web-a', partition, 'eu'), await join('web-b', partition, 'eu/rack-1'), await join('web-r', partition, undefined)];
+    a.increment('ad', 2n);
+    b.increment('ad', 5n);
+    r.increment('ad', 1n);
+    await r.subscribe('ad');
+    await eventually(async () => {
+      for (const m of [a, b, r]) await m.sync();
+      assert.equal(r.value('ad'), 8n);
+    });
+    const json = await runCli(['counters', partition, '--json', '--url', hub.url]);
+    assert.equal(json.code, 0, json.stderr);
+    const tree = JSON.parse(json.stdout) as TreeView;
+    assert.deepEqual(tree.members.map((m) => [m.memberId, m.totals.ad]).sort(), [['branch:eu', '7'], ['web-r', '1']]);
+    const eu = tree.branches![0]!;
+    assert.equal(eu.branch, 'eu');
+    assert.equal(eu.up?.memberId, 'branch:eu');
+    assert.deepEqual(eu.members.map((m) => [m.memberId, m.totals.ad]).sort(), [['branch:eu/rack-1', '5'], ['web-a', '2']]);
+    assert.deepEqual(eu.branches![0]!.members.map((m) => [m.memberId, m.totals.ad]), [['web-b', '5']]);
+    const table = await runCli(['counters', partition, '--url', hub.url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ {2}branch eu: hub \S+ \(epoch \d+\), 2 members; up to counters\|t\d+ as branch:eu/m);
+    assert.match(table.stdout, /^ {4}branch eu\/rack-1: .* up to counters\|t\d+\/eu as branch:eu\/rack-1/m);
+    assert.match(table.stdout, /^ {4}web-b\s+1\s+yes\s+\d+\s+ad=5/m);
   });
 
   it('only the variables that changed cross the branch → root link', async () => {

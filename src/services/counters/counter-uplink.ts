@@ -28,7 +28,7 @@ export interface UplinkStart {
 export interface UplinkHooks {
   /** Just before the totals are taken (a member sums its thread slots). */
   prepare?(): void;
-  /** Before a SYNC with this seq leaves (a branch writes seq and epoch to its fenced state first). */
+  /** Before a SYNC that carries totals leaves, with its seq (a branch writes seq and epoch to its fenced state first). */
   beforeSend?(seq: number, epoch: number): Promise<void>;
   /** Parent values arrived and were applied to the node; `urgent`: pushed unasked, or the reply to an urgent SYNC. */
   applied(names: readonly string[], urgent: boolean): void;
@@ -216,8 +216,9 @@ export class CounterUplink {
     this.full = false;
     this.urgent = false;
     const entries: Entry[] = batch.map(([name, v]) => [this.tokens.get(name)!, v]);
-    const seq = ++this.seq;
-    await this.hooks.beforeSend?.(seq, this.epoch);
+    // An empty SYNC only fetches parent values: it repeats the last seq (the parent applies nothing), so it needs no write first.
+    const seq = entries.length > 0 ? ++this.seq : this.seq;
+    if (entries.length > 0) await this.hooks.beforeSend?.(seq, this.epoch);
     const payload = encodeSync({ token: this.token, seq, flags, entries });
     this.stat.bytesUp += this.frameOverhead + payload.length;
     this.stat.entriesUp += entries.length;

@@ -250,6 +250,8 @@ export interface TreeView {
   up?: { parent: string; memberId: string; epoch: number; seq: number; stats: { syncs: number; bytesUp: number; bytesDown: number; entriesUp: number; entriesDown: number; pushes: number } } | undefined;
   variables: Array<{ name: string; token: number; global: string; root: string }>;
   members: Array<{ memberId: string; epoch: number; connected: boolean; seq: number; totals: Record<string, string> }>;
+  /** The branches among the members, each as it sees itself (`Counters.readWholeTree`, `corral counters`); not in TREE_REPLY. */
+  branches?: TreeView[];
 }
 
 /** A branch's member id in its parent [P-14.10]: `branch:` and its full path. Client members may not use the prefix. */

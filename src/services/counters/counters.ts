@@ -175,6 +175,19 @@ export class Counters extends EventEmitter<CountersEvents> {
     return Counters.readTree(this.client, this.partition);
   }
 
+  /**
+   * The whole tree from the partition's root (or a branch) down: each branch
+   * member's own view under `branches`, read from the hub that owns it.
+   */
+  static async readWholeTree(client: Client, partition: string, branch?: string): Promise<TreeView> {
+    const tree = await Counters.readTree(client, partition, branch);
+    const below = tree.members.filter((m) => m.memberId.startsWith(BRANCH_MEMBER_PREFIX));
+    if (below.length > 0) {
+      tree.branches = await Promise.all(below.map((m) => Counters.readWholeTree(client, partition, m.memberId.slice(BRANCH_MEMBER_PREFIX.length))));
+    }
+    return tree;
+  }
+
   /** A partition's tree as its root (or one branch) sees it, without joining it (`corral counters`). */
   static async readTree(client: Client, partition: string, branch?: string): Promise<TreeView> {
     const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition, branch));
