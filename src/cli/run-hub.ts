@@ -16,7 +16,7 @@ import { Membership } from '../hub/membership.js';
 import { Rebalancer } from '../hub/rebalancer.js';
 import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp, type TlsIdentity } from '../hub/tcp-listener.js';
-import { builtInServices } from '../services/built-in-services.js';
+import { builtInServices, type BuiltInServiceOptions } from '../services/built-in-services.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
 import { openStandaloneStores } from '../store/sqlite/open-standalone-stores.js';
 import type { Durability, Stores } from '../store/stores.js';
@@ -43,6 +43,7 @@ export interface RunHubOptions {
   logLevel: string;
   limits?: Partial<HubLimits>;
   tuning?: Partial<HubTuning>;
+  services?: BuiltInServiceOptions;
 }
 
 export interface RunningHub {
@@ -134,7 +135,7 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
   }
   const hub = new Hub({
     hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, durability: opts.durability,
-    limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(),
+    limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(opts.services),
   });
   const sampler = new LoadSampler(hub);
   await hub.start();

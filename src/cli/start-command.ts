@@ -45,6 +45,7 @@ interface StartOptions {
   stallTimeout: number;
   outboundBudget: number;
   gcInterval: number;
+  countersBranchInterval: number;
   metricsSubscriptions: number;
   retainCount: number;
   retainAge: number;
@@ -93,6 +94,8 @@ export function addStartCommand(program: Command): void {
       .env('CORRAL_OUTBOUND_BUDGET').default(256 * 1024 * 1024).argParser(wholeNumber(1)))
     .addOption(new Option('--metrics-subscriptions <n>', 'subscriptions with a backlog series of their own in /metrics, the largest backlogs first (totals cover all)')
       .default(100).argParser(wholeNumber(0)))
+    .addOption(new Option('--counters-branch-interval <ms>', 'tree counters: how often a branch this hub owns exchanges with its parent (urgent changes go at once)')
+      .env('CORRAL_COUNTERS_BRANCH_INTERVAL').default(100).argParser(wholeNumber(1)))
     .addOption(new Option('--gc-interval <ms>', 'how often acknowledged messages are trimmed').default(1000).argParser(wholeNumber(1)))
     .addOption(new Option('--shutdown-timeout <duration>', 'a graceful stop (SIGTERM, SIGINT, SIGHUP) that has not finished by then (the store or the other hubs '
       + 'unreachable) ends the process anyway; what was acknowledged is durable already (10s, 1m)').env('CORRAL_SHUTDOWN_TIMEOUT').default(DEFAULT_SHUTDOWN_TIMEOUT_MS, '30s').argParser(parseDuration))
@@ -113,6 +116,7 @@ export function addStartCommand(program: Command): void {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         access: loadAccess(o), tls: loadTlsIdentity(o), durability: o.durability, logLevel: o.logLevel,
+        services: { countersBranchIntervalMs: o.countersBranchInterval },
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections,
           stallTimeoutMs: o.stallTimeout, outboundBudgetBytes: o.outboundBudget,
         },

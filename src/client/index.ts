@@ -16,6 +16,7 @@ export { DataSet, type DataSetChange, type DataSetEvents, type DataSetOptions, t
 export { DataSetEditor, type DataSetStatus, type EditResult, type ScheduleResult, type VersionStatus } from '../services/sync/data-set-editor.js';
 export { Counters, type CountersEvents, type CountersOptions, type CountersStats, type WatchOptions } from '../services/counters/counters.js';
 export { CounterSlots, SlotWriter, type SharedSlots } from '../services/counters/counter-slots.js';
+export { WindowedCounter, type WindowClock, type WindowedOptions } from '../services/counters/windowed-counter.js';
 export { Gate, type AcquireOptions } from '../services/gates/gate.js';
 export { GateWaiter, type GatePosition, type GateWaiterEvents } from '../services/gates/gate-waiter.js';
 export { GateSlot, type GateSlotEvents } from '../services/gates/gate-slot.js';

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CorralError } from '../protocol/corral-error.js';
@@ -48,6 +49,12 @@ export interface HubContext {
   clock: Clock;
   logger: Logger;
   metrics: Registry;
+  /**
+   * A connection into this hub as a client opens one, for a service that is a
+   * client of its own cluster: pass it as a client's transport (requests for
+   * resources other hubs own are redirected as any client's are).
+   */
+  loopback(): Duplex;
 }
 
 /**
@@ -82,6 +89,8 @@ export interface HubService {
   readonly name: string;
   /** Resource kinds: requests name `<kind>|<name>` [P-11.2]. */
   readonly kinds: readonly string[];
+  /** Checks a resource name beyond `<kind>|<name>` before the hub takes ownership of it; throws the error the client gets. */
+  checkResource?(resource: string): void;
   start(ctx: HubContext): Promise<void>;
   /** This hub now owns the resource; its requests wait until this resolves. */
   gained(owned: OwnedResource): Promise<void>;

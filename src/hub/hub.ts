@@ -20,6 +20,7 @@ import { HubMetrics } from './hub-metrics.js';
 import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type HubTuning } from './hub-options.js';
 import type { LocalTopics } from './hub-service.js';
 import { LocalTopicAccess } from './local-topic-access.js';
+import { duplexPair } from './loopback.js';
 import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
 import { OutboundBudget } from './outbound-budget.js';
@@ -115,17 +116,31 @@ export class Hub implements SessionHost, QueryableHub {
     const ctx = {
       hubId: this.hubId, stores: this.stores, ownership: this.ownership, topics: this.localTopics,
       clock: this.clock, logger: this.logger, metrics: this.metrics.registry,
+      loopback: () => this.loopback(),
     };
     await this.services.start(ctx);
   }
 
+  /**
+   * A client connection into this hub without a socket, for a service that is
+   * a client of its own cluster (a counter branch and its parent). It is the
+   * hub's own: it needs no credential and may do everything.
+   */
+  loopback(): Duplex {
+    const [hubEnd, clientEnd] = duplexPair();
+    this.accept(hubEnd, { trusted: true });
+    // The client waits for "connect" as a socket gives it.
+    queueMicrotask(() => clientEnd.emit('connect'));
+    return clientEnd;
+  }
+
   /** Serves one client connection over any duplex byte stream. */
-  accept(stream: Duplex): ClientSession | undefined {
+  accept(stream: Duplex, opts: { trusted?: boolean } = {}): ClientSession | undefined {
     if (this.sessions.size >= this.limits.maxConnections) {
       refuseConnection(stream, new CorralError('CONNECTION_LIMIT', `hub ${this.hubId} serves ${this.sessions.size} connections, its maximum`), this.metrics);
       return undefined;
     }
-    const session = new ClientSession(stream, this);
+    const session = new ClientSession(stream, this, opts.trusted === true);
     this.sessions.add(session);
     if (this.stopping) session.goodbye('hub is shutting down');
     return session;

@@ -71,6 +71,7 @@ export class ServiceHost {
     }
     const message = decodeServiceMessage(f);
     checkResourceName(message.resource, service.kinds);
+    service.checkResource?.(message.resource);
     const loaded = this.held.get(message.resource);
     if (loaded) {
       this.serve(loaded, message, from);

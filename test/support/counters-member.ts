@@ -17,8 +17,8 @@ interface Answer { ok: boolean; local?: string; value?: string; error?: string }
 export class MemberProcess {
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(url: string, memberId: string, partition: string): Promise<MemberProcess> {
-    const child = fork(fileURLToPath(import.meta.url), [url, memberId, partition], {
+  static async start(url: string, memberId: string, partition: string, branch?: string): Promise<MemberProcess> {
+    const child = fork(fileURLToPath(import.meta.url), [url, memberId, partition, ...(branch === undefined ? [] : [branch])], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [MEMBER_ENV]: '1' },
     });
     await new Promise<void>((resolve, reject) => {
@@ -49,6 +49,7 @@ export class MemberProcess {
   }
 
   async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGKILL');
     await exited;
@@ -56,10 +57,10 @@ export class MemberProcess {
 }
 
 async function main(): Promise<void> {
-  const [url, memberId, partition] = process.argv.slice(2) as [string, string, string];
+  const [url, memberId, partition, branch] = process.argv.slice(2) as [string, string, string, string | undefined];
   const client = await connect(url, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
   // Exchanges only on command: the test decides what was delivered before it kills this process.
-  const counters = await Counters.join(client, { memberId, partition, syncIntervalMs: 3_600_000 });
+  const counters = await Counters.join(client, { memberId, partition, branch, syncIntervalMs: 3_600_000 });
   process.on('message', (m: Command) => {
     const answer = async (): Promise<Answer> => {
       switch (m.op) {

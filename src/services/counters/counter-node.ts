@@ -151,6 +151,15 @@ export class CounterNode {
     for (const [n] of entries) d.add(n);
   }
 
+  /** Forgets a variable this member no longer uses, unless it has a change not yet sent up; true if it is gone. */
+  drop(name: string): boolean {
+    if (this.dirtyUp.has(name)) return false;
+    this.records.delete(name);
+    this.subscribers.delete(name);
+    for (const d of this.dirtyDown.values()) d.delete(name);
+    return true;
+  }
+
   hasDirtyUp(): boolean {
     return this.dirtyUp.size > 0;
   }

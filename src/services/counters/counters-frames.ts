@@ -242,12 +242,54 @@ export function decodeToken(payload: Buffer): number {
 /** What TREE_REPLY shows of a partition (values as decimal strings: JSON has no 64-bit integers). */
 export interface TreeView {
   partition: string;
+  /** A branch's path; absent at the root. */
+  branch?: string | undefined;
   hubId: string;
   epoch: number;
+  /** A branch's link to its parent: its member id there, link epoch and last SYNC seq, and what it exchanged. */
+  up?: { parent: string; memberId: string; epoch: number; seq: number; stats: { syncs: number; bytesUp: number; bytesDown: number; entriesUp: number; entriesDown: number; pushes: number } } | undefined;
   variables: Array<{ name: string; token: number; global: string; root: string }>;
   members: Array<{ memberId: string; epoch: number; connected: boolean; seq: number; totals: Record<string, string> }>;
+  /** The branches among the members, each as it sees itself (`Counters.readWholeTree`, `corral counters`); not in TREE_REPLY. */
+  branches?: TreeView[];
 }
 
-export function counterResource(partition: string): string {
-  return `counters|${partition}`;
+/** A branch's member id in its parent [P-14.10]: `branch:` and its full path. Client members may not use the prefix. */
+export const BRANCH_MEMBER_PREFIX = 'branch:';
+const SEGMENT = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The resource of a partition's root, `counters|<partition>`, or of one of
+ * its branches, `counters|<partition>/<branch>` [P-14.10]. A partition name
+ * and each segment of a branch path are 1–64 characters from
+ * [A-Za-z0-9._:-]; a branch path nests with "/" (`eu/rack-1`).
+ */
+export function counterResource(partition: string, branch?: string): string {
+  const resource = branch === undefined ? `counters|${partition}` : `counters|${partition}/${branch}`;
+  parseCounterResource(resource);
+  return resource;
+}
+
+/** Where a counters resource sits in its partition's tree. */
+export interface CounterPlace {
+  partition: string;
+  /** Branch path segments; empty for the root. */
+  branch: string[];
+}
+
+export function parseCounterResource(resource: string): CounterPlace {
+  const name = resource.startsWith('counters|') ? resource.slice('counters|'.length) : '';
+  const [partition = '', ...branch] = name.split('/');
+  for (const seg of [partition, ...branch]) {
+    if (!SEGMENT.test(seg)) {
+      throw new CorralError('INVALID_COUNTER_NAME', `invalid counters resource ${JSON.stringify(resource.slice(0, 64))}: `
+        + 'use counters|<partition> or counters|<partition>/<branch>[/<branch>…], each part 1-64 characters from [A-Za-z0-9._:-]');
+    }
+  }
+  return { partition, branch };
+}
+
+/** The resource a branch links up to: its parent branch, or the partition's root. */
+export function parentResource(place: CounterPlace): string {
+  return `counters|${[place.partition, ...place.branch.slice(0, -1)].join('/')}`;
 }

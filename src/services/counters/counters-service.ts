@@ -1,31 +1,54 @@
+import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
+import { Client } from '../../client/client.js';
+import { tcpTransport } from '../../client/transport.js';
 import { CorralError } from '../../protocol/corral-error.js';
 import type { HubContext, HubService, OwnedResource, ServiceRequest } from '../../hub/hub-service.js';
+import { CounterBranch } from './counter-branch.js';
+import type { CounterParent, ExchangeCounts } from './counter-parent.js';
 import {
   CountersFrame, decodeRegister, decodeSet, decodeSubscribe, decodeSync, decodeToken, encodeEntries, encodeRegistered,
-  encodeSetDone, encodeSubscribed, type TreeView,
+  encodeSetDone, encodeSubscribed, parseCounterResource, type TreeView,
 } from './counters-frames.js';
-import { PartitionRoot, type ExchangeCounts } from './partition-root.js';
+import { PartitionRoot } from './partition-root.js';
+
+export interface CountersServiceOptions {
+  /** How often a branch this hub owns exchanges with its parent (default 100 ms). */
+  branchSyncIntervalMs?: number;
+}
+
+/** The loopback's placeholder address: the branches' client reaches other hubs only by their redirects. */
+const LOOPBACK = { host: 'loopback.invalid', port: 1 };
 
 /**
  * Tree counters [P-14] (seed 000): the hub that owns `counters|<partition>`
- * is the root of that partition's tree; client processes are its members.
- * State lives in the resource's fenced state, so the partition moves intact
- * to another hub when its owner dies or hands it off.
+ * is the root of that partition's tree, the hub that owns
+ * `counters|<partition>/<branch>` an interior node of it [P-14.10]; client
+ * processes are members of either. State lives in the resource's fenced
+ * state, so a root or branch moves intact to another hub when its owner dies
+ * or hands it off; a branch reaches its parent as a client of the cluster,
+ * through this hub's loopback connection and the redirects it gets.
  */
 export class CountersService implements HubService {
   readonly name = 'counters';
   readonly kinds = ['counters'];
-  private readonly roots = new Map<string, PartitionRoot>();
+  private readonly roots = new Map<string, CounterParent>();
   private readonly counts: ExchangeCounts = { up: 0, down: 0, pushed: 0 };
   private hubId = '';
   private syncs: Counter | undefined;
+  private ctx: HubContext | undefined;
+  private logger: Logger | undefined;
+  private client: Promise<Client> | undefined;
+
+  constructor(private readonly opts: CountersServiceOptions = {}) {}
 
   readonly queries = { counters: (): Promise<unknown> => Promise.resolve(this.partitions()) };
   readonly routes = { partitions: (): Promise<unknown> => Promise.resolve(this.partitions()) };
 
   start(ctx: HubContext): Promise<void> {
     this.hubId = ctx.hubId;
+    this.ctx = ctx;
+    this.logger = ctx.logger.child({ service: 'counters' });
     this.syncs = new Counter({ name: 'corral_counters_syncs_total', help: 'Counter SYNC exchanges answered as a partition root', registers: [ctx.metrics] });
     const counts = this.counts;
     new Counter({
@@ -49,9 +72,18 @@ export class CountersService implements HubService {
     return Promise.resolve();
   }
 
-  gained(owned: OwnedResource): Promise<void> {
-    this.roots.set(owned.resource, new PartitionRoot(owned, this.hubId, this.counts));
-    return Promise.resolve();
+  /** Partition and branch names are checked before the hub takes ownership of anything. */
+  checkResource(resource: string): void {
+    parseCounterResource(resource);
+  }
+
+  async gained(owned: OwnedResource): Promise<void> {
+    if (parseCounterResource(owned.resource).branch.length === 0) {
+      this.roots.set(owned.resource, new PartitionRoot(owned, this.hubId, this.counts));
+      return;
+    }
+    const client = await this.peerClient();
+    this.roots.set(owned.resource, new CounterBranch(owned, this.hubId, this.counts, client, this.opts.branchSyncIntervalMs ?? 100, this.logger!));
   }
 
   async handingOff(owned: OwnedResource): Promise<void> {
@@ -69,7 +101,7 @@ export class CountersService implements HubService {
   async handle(req: ServiceRequest): Promise<void> {
     const { message, owned } = req;
     const root = this.roots.get(owned.resource);
-    if (root?.owned !== owned) throw new CorralError('NOT_OWNER', `partition ${owned.resource} left this hub; retry`);
+    if (root?.owned !== owned) throw new CorralError('NOT_OWNER', `${owned.resource} left this hub; retry`);
     switch (message.type) {
       case CountersFrame.REGISTER: {
         const r = decodeRegister(message.payload);
@@ -89,6 +121,9 @@ export class CountersService implements HubService {
         return;
       }
       case CountersFrame.SET: {
+        if (!(root instanceof PartitionRoot)) {
+          throw new CorralError('NOT_A_ROOT', `SET goes to the partition's root, counters|${root.partition}, not to branch ${root.where}`);
+        }
         const s = decodeSet(message.payload);
         const done = await root.set(s.name, s.value);
         req.reply(CountersFrame.SET_DONE, encodeSetDone(done.token, done.previous));
@@ -113,6 +148,21 @@ export class CountersService implements HubService {
 
   async stop(): Promise<void> {
     await Promise.all([...this.roots.values()].map((r) => r.persist().catch(() => undefined)));
+    for (const r of this.roots.values()) r.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.then((c) => c.close()).catch(() => undefined);
+  }
+
+  /** The client the branches on this hub link up through; it enters the cluster at this hub and follows redirects. */
+  private peerClient(): Promise<Client> {
+    const ctx = this.ctx!;
+    this.client ??= Client.connect(`corral://${LOOPBACK.host}:${LOOPBACK.port}`, {
+      name: `counters-branches@${this.hubId}`,
+      transport: (a) => (a.host === LOOPBACK.host && a.port === LOOPBACK.port ? ctx.loopback() : tcpTransport(a)),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 1000 },
+    });
+    return this.client;
   }
 
   private partitions(): { hubId: string; partitions: TreeView[] } {

@@ -1,21 +1,28 @@
 import { EventEmitter } from 'node:events';
 import type { Client } from '../../client/client.js';
-import type { ServiceChannel } from '../../client/service-channel.js';
-import { CorralError, isCorralError } from '../../protocol/corral-error.js';
-import type { ServiceMessage } from '../../protocol/service-envelope.js';
-import { CounterNode, type NamedEntry } from './counter-node.js';
+import { CorralError } from '../../protocol/corral-error.js';
+import { CounterNode } from './counter-node.js';
 import type { CounterSlots } from './counter-slots.js';
+import { FarmClock } from '../clock/farm-clock.js';
+import { CounterUplink, type CountersStats } from './counter-uplink.js';
+import { WindowedCounter, type WindowClock, type WindowedOptions } from './windowed-counter.js';
 import {
-  checkCounterName, counterResource, CountersFrame, decodeParentValues, decodeRegistered, decodeSetDone, decodeSubscribed,
-  decodeSyncReply, encodeRegister, encodeSet, encodeSubscribe, encodeSync, encodeToken, MAX_BATCH, SYNC_FULL, SYNC_URGENT,
-  wrapU64, type Entry, type TreeView,
+  BRANCH_MEMBER_PREFIX, checkCounterName, counterResource, CountersFrame, decodeSetDone, encodeSet, wrapU64, type TreeView,
 } from './counters-frames.js';
+
+export type { CountersStats } from './counter-uplink.js';
 
 export interface CountersOptions {
   /** This member's id in the partition, unique per process (a restarted process reuses it: [P-14.2]). */
   memberId: string;
   /** The partition of variables (default `default`): one root, one exchange per interval for all its variables. */
   partition?: string;
+  /**
+   * Join this branch of the partition (`rack-1`, or nested `eu/rack-1`): an
+   * interior hub that links up to the partition's root (or its parent branch)
+   * as one member. Default: the root itself.
+   */
+  branch?: string;
   /** Exchange with the root this often (default 100 ms); `sync()` exchanges at once. */
   syncIntervalMs?: number;
   /** Per-thread slots whose sums are this member's contribution to their variables. */
@@ -29,16 +36,6 @@ export interface WatchOptions {
    * on to the other members) instead of waiting for the interval.
    */
   earlySyncWithin?: bigint;
-}
-
-/** What this member exchanged, for tests and benchmarks: frames and bytes on the wire each way. */
-export interface CountersStats {
-  syncs: number;
-  bytesUp: number;
-  bytesDown: number;
-  entriesUp: number;
-  entriesDown: number;
-  pushes: number;
 }
 
 export interface CountersEvents {
@@ -68,44 +65,39 @@ const ONE = 1n;
 export class Counters extends EventEmitter<CountersEvents> {
   readonly resource: string;
   private readonly node = new CounterNode();
-  private readonly channel: ServiceChannel;
-  private readonly tokens = new Map<string, number>();
-  private readonly names = new Map<number, string>();
+  private readonly uplink: CounterUplink;
   private readonly watches = new Map<string, Watch[]>();
   /** Main-thread increments of variables that also have slots. */
   private readonly slotBase = new Map<string, bigint>();
-  private readonly stat: CountersStats = { syncs: 0, bytesUp: 0, bytesDown: 0, entriesUp: 0, entriesDown: 0, pushes: 0 };
-  private readonly frameOverhead: number;
-  private token = 0;
-  private epoch = 0;
-  private seq = 0;
-  private full = true;
-  private urgent = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private queued: Promise<void> | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private readonly onPush = (m: ServiceMessage): void => this.pushed(m);
-  private readonly onReconnect = (): void => { this.full = true; };
+  /** Variables no longer used (ended windows): dropped from memory once delivered. */
+  private readonly retiring = new Set<string>();
+  private farmClock: Promise<FarmClock> | undefined;
 
-  private constructor(private readonly client: Client, readonly memberId: string, private readonly slots: CounterSlots | undefined, partition: string) {
+  private constructor(private readonly client: Client, readonly memberId: string, private readonly slots: CounterSlots | undefined, readonly partition: string, branch: string | undefined) {
     super();
-    this.resource = counterResource(partition);
-    this.channel = client.service('counters');
-    // A frame: u32 length, u8 type, u32 corr, the resource as str, then the payload [P-11.1].
-    this.frameOverhead = 5 + 4 + 2 + Buffer.byteLength(this.resource);
+    this.resource = counterResource(partition, branch);
+    this.uplink = new CounterUplink(client, this.resource, memberId, this.node, {
+      prepare: () => {
+        for (const [name, base] of this.slotBase) this.node.setLocal(name, wrapU64(base + this.slots!.sum(name)));
+      },
+      applied: (names) => {
+        for (const name of names) if (this.watches.has(name)) this.checkWatches(name, false);
+        this.emit('update');
+      },
+      exchanged: () => this.dropRetired(),
+      failed: (err) => { if (this.listenerCount('error') > 0) this.emit('error', err); },
+    });
     for (const name of slots?.variables ?? []) this.want(name);
   }
 
-  /** Registers with the partition's root (claims 12–14) and starts the periodic exchange. */
+  /** Registers with the partition's root, or the branch (claims 12–14), and starts the periodic exchange. */
   static async join(client: Client, opts: CountersOptions): Promise<Counters> {
     checkCounterName(opts.memberId, 'member id');
-    const c = new Counters(client, opts.memberId, opts.slots, opts.partition ?? 'default');
-    await c.register();
-    c.channel.on('push', c.onPush);
-    client.on('reconnect', c.onReconnect);
-    c.timer = setInterval(() => { c.sync().catch(() => undefined); }, opts.syncIntervalMs ?? 100);
-    c.timer.unref();
+    if (opts.memberId.startsWith(BRANCH_MEMBER_PREFIX)) {
+      throw new CorralError('INVALID_COUNTER_NAME', `member ids starting with ${BRANCH_MEMBER_PREFIX} are the branches' own`);
+    }
+    const c = new Counters(client, opts.memberId, opts.slots, opts.partition ?? 'default', opts.branch);
+    await c.uplink.open(opts.syncIntervalMs ?? 100);
     return c;
   }
 
@@ -114,7 +106,7 @@ export class Counters extends EventEmitter<CountersEvents> {
     const by = typeof n === 'bigint' ? n : BigInt(n);
     if (this.slotBase.has(name)) this.slotBase.set(name, wrapU64(this.slotBase.get(name)! + by));
     else {
-      if (!this.tokens.has(name)) this.want(name);
+      this.want(name);
       this.node.addLocal(name, by);
     }
     if (this.watches.has(name)) this.checkWatches(name, true);
@@ -169,10 +161,10 @@ export class Counters extends EventEmitter<CountersEvents> {
     await this.sync();
   }
 
-  /** Sets the global value at the root (a reset with 0n); resolves with the value before. */
+  /** Sets the global value at the partition's root (a reset with 0n); resolves with the value before. */
   async setGlobal(name: string, value: bigint): Promise<bigint> {
     this.want(name);
-    const reply = await this.channel.request(CountersFrame.SET, this.resource, encodeSet(name, value));
+    const reply = await this.client.service('counters').request(CountersFrame.SET, counterResource(this.partition), encodeSet(name, value));
     const previous = decodeSetDone(reply.payload).previous;
     await this.sync();
     return previous;
@@ -180,143 +172,84 @@ export class Counters extends EventEmitter<CountersEvents> {
 
   /** The partition's tree as its root sees it. */
   tree(): Promise<TreeView> {
-    return Counters.readTree(this.client, this.resource.slice(this.resource.indexOf('|') + 1));
+    return Counters.readTree(this.client, this.partition);
   }
 
-  /** A partition's tree as its root sees it, without joining it (`corral counters`). */
-  static async readTree(client: Client, partition: string): Promise<TreeView> {
-    const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition));
+  /**
+   * The whole tree from the partition's root (or a branch) down: each branch
+   * member's own view under `branches`, read from the hub that owns it.
+   */
+  static async readWholeTree(client: Client, partition: string, branch?: string): Promise<TreeView> {
+    const tree = await Counters.readTree(client, partition, branch);
+    const below = tree.members.filter((m) => m.memberId.startsWith(BRANCH_MEMBER_PREFIX));
+    if (below.length > 0) {
+      tree.branches = await Promise.all(below.map((m) => Counters.readWholeTree(client, partition, m.memberId.slice(BRANCH_MEMBER_PREFIX.length))));
+    }
+    return tree;
+  }
+
+  /** A partition's tree as its root (or one branch) sees it, without joining it (`corral counters`). */
+  static async readTree(client: Client, partition: string, branch?: string): Promise<TreeView> {
+    const reply = await client.service('counters').request(CountersFrame.TREE, counterResource(partition, branch));
     return JSON.parse(reply.payload.toString('utf8')) as TreeView;
   }
 
   stats(): CountersStats {
-    return { ...this.stat };
+    return this.uplink.stats();
   }
 
-  /** One exchange with the root now (exchanges run one at a time; calls meanwhile share the next). */
+  /**
+   * A counter that restarts from zero at every `windowMs` of farm time, for
+   * rate limits: window i is the variable `<name>@<i>`, so every member
+   * switches window at the same farm-clock instant. Ended windows are
+   * dropped from this member's memory once delivered.
+   */
+  async windowed(name: string, opts: WindowedOptions): Promise<WindowedCounter> {
+    checkCounterName(`${name}@0`, 'variable name');
+    const clock: WindowClock = opts.clock ?? await (this.farmClock ??= FarmClock.start(this.client));
+    return new WindowedCounter(this, name, opts.windowMs, clock);
+  }
+
+  /** Drops `name` from this member's memory after its last change is delivered (an ended window). */
+  retire(name: string): void {
+    if (this.node.records.has(name)) this.retiring.add(name);
+  }
+
+  /** The variables this member holds in memory. */
+  variableNames(): string[] {
+    return [...this.node.records.keys()];
+  }
+
+  /** One exchange with the parent now (exchanges run one at a time; calls meanwhile share the next). */
   sync(): Promise<void> {
-    if (this.stopped) return Promise.reject(new CorralError('CLIENT_CLOSED', `member ${this.memberId} has stopped`));
-    this.queued ??= this.chain.then(() => {
-      this.queued = undefined;
-      return this.exchange();
-    });
-    this.chain = this.queued.catch(() => undefined);
-    return this.queued;
+    return this.uplink.sync();
   }
 
-  /** A last exchange, then LEAVE: the root adopts this member's totals [P-14.7]. */
+  /** A last exchange, then LEAVE: the parent adopts this member's totals [P-14.7]. */
   async close(): Promise<void> {
-    if (this.stopped) return;
-    clearInterval(this.timer);
     try {
-      await this.sync();
-      await this.channel.request(CountersFrame.LEAVE, this.resource, encodeToken(this.token));
+      await this.uplink.close();
     } finally {
-      this.stop();
+      const clock = this.farmClock;
+      this.farmClock = undefined;
+      await clock?.then((c) => c.close(), () => undefined);
     }
   }
 
-  private stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.channel.off('push', this.onPush);
-    this.client.off('reconnect', this.onReconnect);
-  }
-
-  private async register(): Promise<void> {
-    const reply = await this.channel.request(CountersFrame.REGISTER, this.resource, encodeRegister(this.memberId, this.epoch));
-    const r = decodeRegistered(reply.payload);
-    this.token = r.token;
-    this.epoch = r.epoch;
+  private dropRetired(): void {
+    for (const name of this.retiring) {
+      if (!this.node.drop(name)) continue;
+      this.uplink.forget(name);
+      this.watches.delete(name);
+      this.retiring.delete(name);
+    }
   }
 
   private want(name: string): void {
-    if (this.tokens.has(name) || this.node.records.has(name)) return;
+    if (this.node.records.has(name)) return;
     checkCounterName(name, 'variable name');
     this.node.record(name);
     if (this.slots?.variables.includes(name)) this.slotBase.set(name, 0n);
-  }
-
-  private async exchange(): Promise<void> {
-    try {
-      await this.subscribeNew();
-      for (const [name, base] of this.slotBase) this.node.setLocal(name, wrapU64(base + this.slots!.sum(name)));
-      const up = this.node.takeUp();
-      let sent = 0;
-      try {
-        // One SYNC per MAX_BATCH entries; the last (or only) one may be empty: it still fetches the parent values.
-        do {
-          const batch = up.slice(sent, sent + MAX_BATCH);
-          await this.syncBatch(batch);
-          sent += batch.length;
-        } while (sent < up.length);
-      } catch (err) {
-        this.node.upFailed(up.slice(sent));
-        throw err;
-      }
-    } catch (err) {
-      const e = isCorralError(err) ? err : new CorralError('INTERNAL', 'counter exchange failed', { cause: err });
-      this.full = true;
-      if (e.code === 'UNKNOWN_MEMBER_TOKEN') await this.relink();
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-      throw e;
-    }
-  }
-
-  /** The root no longer knows this token: ask for the link back under this epoch; a newer incarnation means stop. */
-  private async relink(): Promise<void> {
-    try {
-      await this.register();
-    } catch (err) {
-      if (isCorralError(err, 'LINK_REFUSED')) this.stop();
-    }
-  }
-
-  private async subscribeNew(): Promise<void> {
-    const fresh = [...this.node.records.keys()].filter((n) => !this.tokens.has(n));
-    for (let i = 0; i < fresh.length; i += MAX_BATCH) {
-      const names = fresh.slice(i, i + MAX_BATCH);
-      const reply = await this.channel.request(CountersFrame.SUBSCRIBE, this.resource, encodeSubscribe(this.token, names));
-      decodeSubscribed(reply.payload).forEach((t, j) => {
-        this.tokens.set(names[j]!, t);
-        this.names.set(t, names[j]!);
-      });
-      this.full = true;
-    }
-  }
-
-  private async syncBatch(batch: readonly NamedEntry[]): Promise<void> {
-    const flags = (this.full ? SYNC_FULL : 0) | (this.urgent ? SYNC_URGENT : 0);
-    this.full = false;
-    this.urgent = false;
-    const entries: Entry[] = batch.map(([name, v]) => [this.tokens.get(name)!, v]);
-    const payload = encodeSync({ token: this.token, seq: ++this.seq, flags, entries });
-    this.stat.bytesUp += this.frameOverhead + payload.length;
-    this.stat.entriesUp += entries.length;
-    const reply = await this.channel.request(CountersFrame.SYNC, this.resource, payload);
-    this.stat.syncs++;
-    this.stat.bytesDown += this.frameOverhead + reply.payload.length;
-    this.applyParents(decodeSyncReply(reply.payload));
-  }
-
-  private pushed(m: ServiceMessage): void {
-    if (m.resource !== this.resource || m.type !== CountersFrame.PARENT_VALUES) return;
-    const p = decodeParentValues(m.payload);
-    if (p.token !== this.token) return;
-    this.stat.pushes++;
-    this.stat.bytesDown += this.frameOverhead + m.payload.length;
-    this.applyParents(p.entries);
-  }
-
-  private applyParents(entries: readonly Entry[]): void {
-    this.stat.entriesDown += entries.length;
-    for (const [t, v] of entries) {
-      const name = this.names.get(t);
-      if (name === undefined) continue;
-      this.node.applyParent(name, v);
-      if (this.watches.has(name)) this.checkWatches(name, false);
-    }
-    if (entries.length > 0) this.emit('update');
   }
 
   private checkWatches(name: string, localChange: boolean): void {
@@ -325,9 +258,9 @@ export class Counters extends EventEmitter<CountersEvents> {
       const above = v >= w.threshold;
       if (above && !w.above) w.listener(v);
       w.above = above;
-      if (localChange && w.earlySyncWithin !== undefined && v + w.earlySyncWithin >= w.threshold && !this.stopped) {
-        // Near the threshold: every local change syncs now, flagged urgent so the root pushes it on.
-        this.urgent = true;
+      if (localChange && w.earlySyncWithin !== undefined && v + w.earlySyncWithin >= w.threshold && !this.uplink.stopped) {
+        // Near the threshold: every local change syncs now, flagged urgent so the tree pushes it on.
+        this.uplink.markUrgent();
         this.sync().catch(() => undefined);
       }
     }
