@@ -18,7 +18,8 @@ import { StandaloneOwnership, type Ownership } from '../hub/ownership.js';
 import { listenTcp, type TlsIdentity } from '../hub/tcp-listener.js';
 import { builtInServices, type BuiltInServiceOptions } from '../services/built-in-services.js';
 import { openPostgresStores } from '../store/postgres/open-postgres-stores.js';
-import { openStandaloneStores } from '../store/sqlite/open-standalone-stores.js';
+import { withJournal } from '../store/journal/with-journal.js';
+import { openSqliteStores } from '../store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../store/stores.js';
 
 export interface RunHubOptions {
@@ -70,14 +71,13 @@ function addressOf(server: Server): { host: string; port: number } {
 async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined, logger: Logger): Promise<Stores> {
   if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability });
   const dataDir = resolve(opts.dataDir);
+  let sqlite: Stores;
   try {
-    return await openStandaloneStores({ path: storeFile(dataDir), journalDir: journalDir(dataDir), durability: opts.durability, logger });
+    sqlite = openSqliteStores({ path: storeFile(dataDir), durability: opts.durability });
   } catch (err) {
-    // The driver's own failures ("SQLite: …") do not say which file.
-    throw isCorralError(err, 'STORE_UNAVAILABLE') && err.message.startsWith('SQLite:')
-      ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${storeFile(dataDir)})`, { cause: err })
-      : err;
+    throw isCorralError(err, 'STORE_UNAVAILABLE') ? new CorralError('STORE_UNAVAILABLE', `${err.message} (${storeFile(dataDir)})`, { cause: err }) : err;
   }
+  return withJournal(sqlite, { dir: journalDir(dataDir), durability: opts.durability, logger });
 }
 
 type Cleanup = Array<() => Promise<void> | void>;

@@ -11,7 +11,6 @@ import type { JournaledLogOptions } from '../../src/store/journal/journaled-log.
 import { withJournal } from '../../src/store/journal/with-journal.js';
 import type { LogRecord } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
-import { openStandaloneStores } from '../../src/store/sqlite/open-standalone-stores.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { tempDir } from '../support/hub-process.js';
 import { killAfterReport } from '../support/kill-after-report.js';
@@ -30,24 +29,18 @@ type Flushing = Pick<JournaledLogOptions, 'flushIntervalMs' | 'flushRecords'>;
 /** The store behind is written only when a caller needs it: reads are served from the journal's records. */
 const NEVER_FLUSH: Flushing = { flushIntervalMs: 1e9, flushRecords: 1e9 };
 
-/** A standalone hub's stores: the write-behind into SQLite runs in a worker thread. */
 async function openJournaled(dir: string, durability: Durability, flushing: Flushing = {}): Promise<Stores> {
-  return openStandaloneStores({ path: join(dir, 'corral.db'), journalDir: join(dir, 'journal'), durability, ...flushing });
-}
-
-/** The same, with the write-behind through the SQLite message log on the calling thread (the worker's fallback). */
-async function openJournaledInline(dir: string, durability: Durability, flushing: Flushing = {}): Promise<Stores> {
   return withJournal(openSqliteStores({ path: join(dir, 'corral.db'), durability }), { dir: join(dir, 'journal'), durability, ...flushing });
 }
 
-async function journaledHarness<T>(pick: (s: Stores) => T, durability: Durability, flushing: Flushing, open = openJournaled): Promise<StoreHarness<T>> {
+async function journaledHarness<T>(pick: (s: Stores) => T, durability: Durability, flushing: Flushing): Promise<StoreHarness<T>> {
   const dir = freshDir();
-  let stores = await open(dir, durability, flushing);
+  let stores = await openJournaled(dir, durability, flushing);
   const harness: StoreHarness<T> = {
     store: pick(stores),
     async reopen() {
       await stores.close();
-      stores = await open(dir, durability, flushing);
+      stores = await openJournaled(dir, durability, flushing);
       harness.store = pick(stores);
       return harness.store;
     },
@@ -65,7 +58,6 @@ for (const durability of ['fsync', 'process'] as const) {
 }
 runMessageLogConformance('journal over sqlite, records held in the journal', () => journaledHarness((s) => s.log, 'process', NEVER_FLUSH));
 runFencingConformance('journal over sqlite, records held in the journal', () => journaledHarness((s) => s, 'process', NEVER_FLUSH));
-runMessageLogConformance('journal over sqlite, written behind on the calling thread', () => journaledHarness((s) => s.log, 'fsync', {}, openJournaledInline));
 
 function record(seq: number, payloadBytes: number): LogRecord {
   return { seq, timestamp: 1_700_000_000_000 + seq, key: undefined, payload: Buffer.alloc(payloadBytes, seq % 251), producerId: seq % 2 ? 'producer-a' : undefined, producerSeq: seq };
@@ -77,12 +69,14 @@ function record(seq: number, payloadBytes: number): LogRecord {
  * killed with SIGKILL: the journal is all there is.
  */
 async function crashAfterAppends(dir: string, durability: Durability, recordsPerEntry: number[]): Promise<void> {
-  const stores = new URL('../../src/store/sqlite/open-standalone-stores.js', import.meta.url).href;
+  const stores = new URL('../../src/store/sqlite/open-sqlite-stores.js', import.meta.url).href;
+  const journal = new URL('../../src/store/journal/with-journal.js', import.meta.url).href;
   const script = `
-    const { openStandaloneStores } = await import(${JSON.stringify(stores)});
+    const { openSqliteStores } = await import(${JSON.stringify(stores)});
+    const { withJournal } = await import(${JSON.stringify(journal)});
     const dir = ${JSON.stringify(dir)};
-    const s = await openStandaloneStores({ path: dir + '/corral.db', journalDir: dir + '/journal', durability: '${durability}',
-      flushIntervalMs: 1e9, flushRecords: 1e9 });
+    const s = await withJournal(openSqliteStores({ path: dir + '/corral.db', durability: '${durability}' }),
+      { dir: dir + '/journal', durability: '${durability}', flushIntervalMs: 1e9, flushRecords: 1e9 });
     await s.log.claim('t', 3);
     let seq = 0;
     for (const n of ${JSON.stringify(recordsPerEntry)}) {
@@ -191,7 +185,8 @@ describe('journal: crash and recovery', () => {
 
   it('seals large segments and deletes them once the store holds them', async () => {
     const dir = freshDir();
-    const stores = await openStandaloneStores({ path: join(dir, 'corral.db'), journalDir: join(dir, 'journal'), durability: 'process', segmentBytes: 4096, flushIntervalMs: 1 });
+    const stores = await withJournal(openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' }),
+      { dir: join(dir, 'journal'), durability: 'process', segmentBytes: 4096, flushIntervalMs: 1 });
     await stores.log.claim('t', 1);
     for (let i = 0; i < 50; i++) await stores.log.append([{ topic: 't', epoch: 1, records: [record(i + 1, 500)] }]);
     await stores.log.bounds('t'); // waits until the store holds everything

@@ -159,18 +159,3 @@ function slice(body: Buffer, o: number, len: number): Buffer {
   if (o + len > body.length) throw new RangeError('field runs past the entry');
   return body.subarray(o, o + len);
 }
-
-/**
- * Decodes a run of whole entries (entries the journal wrote and the caller
- * handed on unchanged). Any defect is a bug, never a torn write: it throws.
- */
-export function decodeEntries(buf: Buffer): JournalEntry[] {
-  const entries: JournalEntry[] = [];
-  for (let offset = 0; offset < buf.length;) {
-    const r = decodeEntryAt(buf, offset);
-    if ('defect' in r) throw new RangeError(`journal entries damaged at byte ${offset} of ${buf.length} (${r.defect})`);
-    entries.push(r.entry);
-    offset = r.next;
-  }
-  return entries;
-}

@@ -16,13 +16,6 @@ interface Segment {
   lastEntryId: number;
 }
 
-/** Where whole entries lie in a segment file: what the store behind is written from. */
-export interface JournalSpan {
-  path: string;
-  offset: number;
-  length: number;
-}
-
 /** What was found in the journal on open. */
 export interface JournalContents {
   entries: JournalEntry[];
@@ -102,11 +95,8 @@ export class JournalSegments {
     return { journal, contents: { entries, cut }, lastEntryId };
   }
 
-  /**
-   * Appends one encoded entry; resolves once it is as durable as the
-   * durability mode says, with where it lies (readable until it is retired).
-   */
-  append(entryId: number, bytes: Buffer): Promise<JournalSpan> {
+  /** Appends one encoded entry; resolves once it is as durable as the durability mode says. */
+  append(entryId: number, bytes: Buffer): Promise<void> {
     return this.#serial(async () => {
       if (this.#broken) throw new CorralError('STORE_UNAVAILABLE', `the journal failed earlier (${this.#broken.message}); restart the hub`);
       try {
@@ -119,11 +109,8 @@ export class JournalSegments {
         this.#broken = err as Error;
         throw new CorralError('STORE_UNAVAILABLE', `journal write failed: ${(err as Error).message}`, { cause: err });
       }
-      const active = this.#segments[this.#segments.length - 1]!;
-      const span = { path: active.path, offset: this.#activeBytes, length: bytes.length };
       this.#activeBytes += bytes.length;
-      active.lastEntryId = entryId;
-      return span;
+      this.#segments[this.#segments.length - 1]!.lastEntryId = entryId;
     });
   }
 
@@ -148,15 +135,6 @@ export class JournalSegments {
         await unlink(this.#segments.shift()!.path);
       }
     });
-  }
-
-  /**
-   * Whether `retire(entryId)` would seal the active segment or delete one:
-   * the store must then hold everything up to `entryId` durably first.
-   */
-  retirable(entryId: number): boolean {
-    const oldest = this.#segments[0]!;
-    return this.#activeBytes >= this.segmentBytes || (this.#segments.length > 1 && oldest.lastEntryId <= entryId);
   }
 
   /** Segments on disk, oldest first (for tests and stats). */

@@ -3,8 +3,7 @@ import { CorralError } from '../../protocol/corral-error.js';
 import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import type { Durability } from '../stores.js';
 import { encodeEntry, type JournalEntry } from './journal-entry.js';
-import { JournalSegments, type JournalSpan } from './journal-segments.js';
-import { InlineWriteBehind, replayEntries, type WriteBehind } from './write-behind.js';
+import { JournalSegments } from './journal-segments.js';
 
 export interface JournaledLogOptions {
   /** Directory of the journal's segment files. */
@@ -16,11 +15,6 @@ export interface JournaledLogOptions {
   flushRecords?: number;
   /** A segment is sealed past this size and deleted once the store holds it. */
   segmentBytes?: number;
-  /**
-   * How the store behind is written (default: through `inner` on the calling
-   * thread). Made once the journal has been replayed into `inner`.
-   */
-  writeBehind?: (inner: MessageLog) => WriteBehind;
   logger?: Logger;
 }
 
@@ -54,18 +48,8 @@ export class JournaledLog implements MessageLog {
   readonly #dirty = new Set<string>();
   #pendingRecords = 0;
   #lastEntryId: number;
-  /**
-   * Where the journaled entries whose records are in the pending lists lie
-   * (adjacent entries merged): what the next write-behind hands over.
-   * Pushed in the same turn as their records, so the two always match.
-   */
-  #unwritten: JournalSpan[] = [];
-  /** Id of the last entry in #unwritten (or handed over). */
-  #journaledEntryId: number;
   /** Highest entry id whose records the store behind holds. */
   #heldEntryId: number;
-  /** Highest entry id the store behind holds as durably as the journal: the journal may delete up to it. */
-  #durableEntryId: number;
   #flushing: Promise<void> | undefined;
   /** The journal write in progress: its records are in neither the pending lists nor the store yet. */
   #writing: Promise<void> = Promise.resolve();
@@ -77,14 +61,11 @@ export class JournaledLog implements MessageLog {
   private constructor(
     private readonly inner: MessageLog,
     private readonly journal: JournalSegments,
-    private readonly writeBehind: WriteBehind,
     lastEntryId: number,
     opts: JournaledLogOptions,
   ) {
     this.#lastEntryId = lastEntryId;
-    this.#journaledEntryId = lastEntryId;
     this.#heldEntryId = lastEntryId;
-    this.#durableEntryId = lastEntryId;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.#flushRecords = opts.flushRecords ?? 20_000;
   }
@@ -93,13 +74,10 @@ export class JournaledLog implements MessageLog {
   static async open(inner: MessageLog, opts: JournaledLogOptions): Promise<JournaledLog> {
     const { journal, contents, lastEntryId } = await JournalSegments.open(opts.dir, opts.durability, opts.segmentBytes ?? 64 * 1024 * 1024);
     if (contents.cut) opts.logger?.warn(contents.cut, 'journal: cut a torn last entry (never acknowledged)');
-    // Through `inner`, whose commits are as durable as the journal: the
-    // replayed entries are retired right after.
-    const replayed = await replayEntries(inner, contents.entries);
+    const replayed = await replay(inner, contents.entries);
     if (contents.entries.length > 0) opts.logger?.info({ entries: contents.entries.length, records: replayed }, 'journal replayed into the store');
     await journal.retire(lastEntryId);
-    const writeBehind = opts.writeBehind?.(inner) ?? new InlineWriteBehind(inner);
-    return new JournaledLog(inner, journal, writeBehind, lastEntryId, opts);
+    return new JournaledLog(inner, journal, lastEntryId, opts);
   }
 
   async claim(topic: string, epoch: number): Promise<TopicBounds> {
@@ -132,9 +110,8 @@ export class JournaledLog implements MessageLog {
     if (accepted.length === 0) return results;
     const entry: JournalEntry = { entryId: ++this.#lastEntryId, batches: accepted.map((a) => a.batch) };
     const write = this.journal.append(entry.entryId, encodeEntry(entry));
-    this.#writing = write.then(() => undefined, () => undefined);
-    this.#addUnwritten(await write);
-    this.#journaledEntryId = entry.entryId;
+    this.#writing = write.catch(() => undefined);
+    await write;
     for (const { state, batch } of accepted) {
       for (const r of batch.records) state.pending.push(r);
       state.lastSeq = batch.records[batch.records.length - 1]!.seq;
@@ -226,16 +203,11 @@ export class JournaledLog implements MessageLog {
     let held = false;
     try {
       await this.#flushAll();
-      if (this.#durableEntryId < this.#heldEntryId) {
-        await this.writeBehind.write([], true);
-        this.#durableEntryId = this.#heldEntryId;
-      }
       held = this.#pendingRecords === 0;
     } catch {
       // Kept in the journal: the next start replays it.
     }
     await this.journal.close(held);
-    await this.writeBehind.close();
     await this.inner.close();
   }
 
@@ -284,46 +256,37 @@ export class JournaledLog implements MessageLog {
     return this.#flushing;
   }
 
-  #addUnwritten(span: JournalSpan): void {
-    const last = this.#unwritten[this.#unwritten.length - 1];
-    if (last && last.path === span.path && last.offset + last.length === span.offset) last.length += span.length;
-    else this.#unwritten.push(span);
-  }
-
   async #writeBehind(): Promise<void> {
-    const spans = this.#unwritten;
-    const upTo = this.#journaledEntryId;
-    this.#unwritten = [];
-    const taken: Array<{ topic: string; state: TopicState; count: number }> = [];
+    const upTo = this.#lastEntryId;
+    const taken: Array<{ state: TopicState; count: number }> = [];
+    const batches: TopicBatch[] = [];
     for (const topic of this.#dirty) {
       const state = this.#topics.get(topic)!;
-      if (state.pending.length > 0) taken.push({ topic, state, count: state.pending.length });
+      if (state.pending.length === 0) continue;
+      taken.push({ state, count: state.pending.length });
+      batches.push({ topic, epoch: state.epoch, records: state.pending.slice() });
     }
     this.#dirty.clear();
-    // The journal deletes a sealed segment only once the store holds it as
-    // durably as the journal did; until then the store may lag (a crash
-    // replays the journal into it).
-    const durable = this.#closed || this.journal.retirable(upTo);
-    if (spans.length > 0 || (durable && this.#durableEntryId < upTo)) {
+    if (batches.length > 0) {
+      let stored: boolean[];
       try {
-        await this.writeBehind.write(spans, durable);
+        stored = await this.inner.append(batches);
       } catch (err) {
-        // Handed over again with what came since; records the store already
-        // holds are skipped there.
-        this.#unwritten = spans.concat(this.#unwritten);
-        for (const t of taken) this.#dirty.add(t.topic);
+        for (const b of batches) this.#dirty.add(b.topic);
         await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
         throw err;
       }
-    }
-    for (const { topic, state, count } of taken) {
-      state.pending = state.pending.slice(count);
-      if (state.pending.length > 0) this.#dirty.add(topic);
-      this.#pendingRecords -= count;
+      taken.forEach(({ state, count }, i) => {
+        // A refusal means another writer claimed the topic in the store: impossible
+        // while this hub holds the data directory's lock.
+        if (!stored[i]) throw new CorralError('INTERNAL', `the store refused journaled records of topic ${batches[i]!.topic} (fenced)`);
+        state.pending = state.pending.slice(count);
+        if (state.pending.length > 0) this.#dirty.add(batches[i]!.topic);
+        this.#pendingRecords -= count;
+      });
     }
     this.#heldEntryId = upTo;
-    if (durable) this.#durableEntryId = upTo;
-    await this.journal.retire(this.#durableEntryId);
+    await this.journal.retire(this.#heldEntryId);
   }
 
   #checkOpen(allowClosing = false): void {
@@ -331,3 +294,35 @@ export class JournaledLog implements MessageLog {
   }
 }
 
+/**
+ * Applies journal entries to the store: records it holds already (seq at or
+ * below its lastSeq) are skipped, so a replay after a crash mid-flush, or a
+ * second replay, stores each record once.
+ */
+async function replay(inner: MessageLog, entries: readonly JournalEntry[]): Promise<number> {
+  const known = new Map<string, TopicBounds>();
+  const byTopic = new Map<string, TopicBatch>();
+  for (const e of entries) {
+    for (const b of e.batches) {
+      let bounds = known.get(b.topic);
+      if (!bounds) {
+        bounds = await inner.bounds(b.topic);
+        if (!bounds) throw new CorralError('STORE_UNAVAILABLE', `the journal holds records of topic ${b.topic}, which the store does not know`);
+        known.set(b.topic, bounds);
+      }
+      const into = byTopic.get(b.topic);
+      const after = into ? into.records[into.records.length - 1]!.seq : bounds.lastSeq;
+      const fresh = b.records.filter((r) => r.seq > after);
+      if (fresh.length === 0) continue;
+      // Written by this store's only writer: its epoch is the store's.
+      if (into) into.records.push(...fresh);
+      else byTopic.set(b.topic, { topic: b.topic, epoch: bounds.epoch, records: fresh });
+    }
+  }
+  const batches = [...byTopic.values()];
+  if (batches.length === 0) return 0;
+  const stored = await inner.append(batches);
+  const refused = batches.filter((_, i) => !stored[i]).map((b) => b.topic);
+  if (refused.length > 0) throw new CorralError('STORE_UNAVAILABLE', `the store refused journaled records of ${refused.join(', ')}`);
+  return batches.reduce((n, b) => n + b.records.length, 0);
+}

@@ -22,11 +22,7 @@ const SYNCHRONOUS: Record<Durability, string> = { fsync: 'FULL', process: 'NORMA
 /** How often the checkpoint worker copies the WAL back into the database. */
 const CHECKPOINT_INTERVAL_MS = 200;
 /** Pages of WAL (8 KiB, ~80 MB) after which a commit checkpoints, so the WAL restarts. */
-export const WAL_RESTART_PAGES = 10_000;
-/** A WAL that a burst grew beyond this is shrunk after a checkpoint. */
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
-/** How long a connection waits for another one's write transaction. */
-export const BUSY_TIMEOUT_MS = 5000;
+const WAL_RESTART_PAGES = 10_000;
 /** Pages of WAL after which a commit checkpoints itself if the worker is gone. */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 5000;
 const CHECKPOINT_WORKER = new URL('./sqlite-checkpoint-worker.js', import.meta.url);
@@ -138,9 +134,9 @@ export class SqliteDatabase {
     // and the WAL starts over instead of growing without end.
     h.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
     // After a checkpoint, shrink a WAL that a burst grew beyond this.
-    h.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-    // Wait out a checkpoint, the write-behind worker or another opener instead of failing at once.
-    h.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    h.pragma('journal_size_limit = 67108864');
+    // Wait out a checkpoint or another opener instead of failing at once.
+    h.pragma('busy_timeout = 5000');
     // 32 MiB of page cache (negative = KiB): keeps recent topic tails in memory for delivery reads.
     h.pragma('cache_size = -32768');
   }
