@@ -52,14 +52,16 @@ async function admissionsPerSecond(gate: Gate): Promise<number> {
 async function releaseToAdmission(a: Gate, b: Gate): Promise<number[]> {
   const times: number[] = [];
   let held = await a.acquire();
+  const releases: Array<Promise<void>> = [];
   for (let i = 0; i < HANDOVERS; i++) {
     const next = await (i % 2 === 0 ? b : a).enqueue();
     const t0 = performance.now();
-    void held.release();
+    releases.push(held.release());
     held = await next.admitted;
     times.push(performance.now() - t0);
   }
-  await held.release();
+  releases.push(held.release());
+  await Promise.all(releases);
   return times;
 }
 
@@ -89,13 +91,16 @@ async function positionFanOut(clients: Client[], hub: LaunchedHub): Promise<{ in
   await all;
   const informedMs = performance.now() - t0;
   const queued: number[] = [];
+  const releases: Array<Promise<void>> = [];
   let held = await line[0]!.admitted;
   for (let i = 1; i <= QUEUED_HANDOVERS; i++) {
     const t = performance.now();
-    void held.release();
+    releases.push(held.release());
     held = await line[i]!.admitted;
     queued.push(performance.now() - t);
   }
+  // Every release answered before the clients close: none is left to reject with CLIENT_CLOSED.
+  await Promise.all(releases);
   for (const g of gates) g.close();
   return { informedMs, bytesPerWaiter, queued };
 }
