@@ -4,12 +4,15 @@ import { CounterSlots } from '../src/services/counters/counter-slots.js';
 import { Counters } from '../src/services/counters/counters.js';
 import { launchHub } from './hub-launcher.js';
 import { markdownTable } from './markdown-table.js';
+import { REDIS_NOT_INSTALLED, withRedisBaseline, type RedisConnection } from './redis-baseline.js';
 
 const INCREMENTS = 20_000_000;
 const VARIABLES = 10_000;
 const CHANGED = 100;
 const CONVERGENCE_ROUNDS = 20;
 const CENTRAL_MS = 3000;
+/** INCRBYs in flight at once in the pipelined Redis measure (node-redis sends commands issued in one tick together). */
+const PIPELINE = 100;
 
 const SLOT_WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -110,9 +113,38 @@ async function centralRate(url: string): Promise<number> {
   return rate;
 }
 
+/** Redis INCRBY on one connection, `inFlight` at a time: 1 is one increment per round trip, like `centralRate`. */
+async function incrbyRate(redis: RedisConnection, inFlight: number): Promise<number> {
+  let n = 0;
+  const until = performance.now() + CENTRAL_MS;
+  const start = performance.now();
+  while (performance.now() < until) {
+    await Promise.all(Array.from({ length: inFlight }, () => redis.incrBy('c', 1)));
+    n += inFlight;
+  }
+  const rate = n / ((performance.now() - start) / 1000);
+  if (await redis.get('c') !== String(n)) throw new Error(`Redis counter is not ${n} after ${n} INCRBYs`);
+  await redis.del('c');
+  return rate;
+}
+
+/** Redis INCRBY, one per round trip with the AOF fsynced once a second and before every reply, and pipelined. */
+async function redisRates(): Promise<Array<[string, number]> | undefined> {
+  return withRedisBaseline(async (server) => {
+    const redis = await server.connect();
+    const rows: Array<[string, number]> = [];
+    rows.push(['Redis INCRBY, one per round trip (AOF, fsync every 1 s)', await incrbyRate(redis, 1)]);
+    rows.push([`Redis INCRBY, ${PIPELINE} pipelined in flight (AOF, fsync every 1 s)`, await incrbyRate(redis, PIPELINE)]);
+    await redis.configSet('appendfsync', 'always');
+    rows.push(['Redis INCRBY, one per round trip (AOF, fsync always)', await incrbyRate(redis, 1)]);
+    return rows;
+  });
+}
+
 /** Tree counters: local increments per thread, bytes per exchange, convergence time, and a central counter for comparison. */
 export async function runCountersBenchmark(): Promise<void> {
   const hub = await launchHub({ durability: 'fsync' });
+  let central: number;
   try {
     const m = await member(hub.url, 'local', 'local');
     const main = mainThreadRate(m.counters);
@@ -144,9 +176,17 @@ export async function runCountersBenchmark(): Promise<void> {
     console.log(`\n### Tree counters: convergence, leaf → root hub → leaf (depth 1), ${CONVERGENCE_ROUNDS} increments each\n`);
     console.log(markdownTable(['interval ms', 'sync', 'p50 ms', 'max ms', 'bound: 2 × interval + 10 ms'], conv));
 
-    const central = await centralRate(hub.url);
-    console.log(`\nCentral counter baseline (one increment per round trip to the hub, fsync durability): ${Math.round(central).toLocaleString('en-US')} increments/s; Redis INCRBY: redis-server not installed, not measured`);
+    central = await centralRate(hub.url);
   } finally {
     await hub.process.stop();
   }
+  // Measured once the hub has stopped, so that the two do not share the cores.
+  const redis = await redisRates();
+  const fmt = (rate: number): string => Math.round(rate).toLocaleString('en-US');
+  console.log('\n### Central counter baselines: one client, one connection\n');
+  console.log(markdownTable(['counter', 'increments/s'], [
+    ['Corral hub, one increment per round trip (fsync durability)', fmt(central)],
+    ...(redis ? redis.map(([what, rate]) => [what, fmt(rate)]) : [['Redis INCRBY', REDIS_NOT_INSTALLED]]),
+  ]));
+  if (!redis) console.log(`\nRedis INCRBY baseline: ${REDIS_NOT_INSTALLED}`);
 }

@@ -23,12 +23,16 @@ export function redisVariant(binary: string): SystemVariant {
   return { system: 'redis', durability: 'AOF, fsync 1 s', start: () => startRedis(binary) };
 }
 
-async function startRedis(binary: string): Promise<BenchSystem> {
-  const port = await freePort();
-  const server = new ServerProcess('redis-server', binary, (dir) => [
+/** A redis-server on 127.0.0.1:`port` with its AOF fsynced once a second and no RDB snapshots. */
+export function redisServerProcess(binary: string, port: number): ServerProcess {
+  return new ServerProcess('redis-server', binary, (dir) => [
     '--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--save', '',
   ], benchTempDir('redis'));
-  return peerSystem(server, port, (p, name) => RedisClient.open(p, name));
+}
+
+async function startRedis(binary: string): Promise<BenchSystem> {
+  const port = await freePort();
+  return peerSystem(redisServerProcess(binary, port), port, (p, name) => RedisClient.open(p, name));
 }
 
 function isBusyGroup(err: unknown): boolean {
