@@ -11,6 +11,8 @@ const VARIABLES = 10_000;
 const CHANGED = 100;
 const CONVERGENCE_ROUNDS = 20;
 const CENTRAL_MS = 3000;
+/** How often the benchmark's branches exchange with the root (`corral start --counters-branch-interval`): the depth-2 rows use it for the members too. */
+const BRANCH_INTERVAL_MS = 20;
 /** INCRBYs in flight at once in the pipelined Redis measure (node-redis sends commands issued in one tick together). */
 const PIPELINE = 100;
 
@@ -43,9 +45,9 @@ function mainThreadRate(member: Counters): number {
   return n / ((performance.now() - start) / 1000);
 }
 
-async function member(url: string, memberId: string, partition: string, syncIntervalMs = 3_600_000): Promise<{ client: Client; counters: Counters }> {
+async function member(url: string, memberId: string, partition: string, syncIntervalMs = 3_600_000, branch?: string): Promise<{ client: Client; counters: Counters }> {
   const client = await connect(url);
-  return { client, counters: await Counters.join(client, { memberId, partition, syncIntervalMs }) };
+  return { client, counters: await Counters.join(client, { memberId, partition, syncIntervalMs, ...(branch === undefined ? {} : { branch }) }) };
 }
 
 /** Bytes one member sends and another receives for one exchange in which CHANGED of VARIABLES changed. */
@@ -68,11 +70,16 @@ async function bytesPerSync(url: string): Promise<{ up: number; down: number; fu
   return out;
 }
 
-/** Time from an increment on one leaf until another leaf reads it, both exchanging every `interval` ms. */
-async function convergence(url: string, interval: number, urgent: boolean): Promise<{ p50: number; max: number }> {
-  const partition = `conv-${interval}-${urgent ? 'u' : 'n'}`;
-  const a = await member(url, 'a', partition, interval);
-  const b = await member(url, 'b', partition, interval);
+/**
+ * Time from an increment on one leaf until another leaf reads it, both
+ * exchanging every `interval` ms: at depth 1 both are members of the root;
+ * at depth 2 each is a member of its own branch (branches exchange with the
+ * root every BRANCH_INTERVAL_MS).
+ */
+async function convergence(url: string, interval: number, urgent: boolean, depth: 1 | 2): Promise<{ p50: number; max: number }> {
+  const partition = `conv-${interval}-${urgent ? 'u' : 'n'}-${depth}`;
+  const a = await member(url, 'a', partition, interval, depth === 2 ? 'left' : undefined);
+  const b = await member(url, 'b', partition, interval, depth === 2 ? 'right' : undefined);
   if (urgent) a.counters.watch('x', 1n << 62n, () => undefined, { earlySyncWithin: 1n << 62n });
   await b.counters.subscribe('x');
   const times: number[] = [];
@@ -143,7 +150,7 @@ async function redisRates(): Promise<Array<[string, number]> | undefined> {
 
 /** Tree counters: local increments per thread, bytes per exchange, convergence time, and a central counter for comparison. */
 export async function runCountersBenchmark(): Promise<void> {
-  const hub = await launchHub({ durability: 'fsync' });
+  const hub = await launchHub({ durability: 'fsync', startArgs: ['--counters-branch-interval', String(BRANCH_INTERVAL_MS)] });
   let central: number;
   try {
     const m = await member(hub.url, 'local', 'local');
@@ -167,14 +174,15 @@ export async function runCountersBenchmark(): Promise<void> {
     ]));
 
     const conv: string[][] = [];
-    for (const interval of [20, 100]) {
+    const rounds: Array<[1 | 2, number]> = [[1, 20], [1, 100], [2, BRANCH_INTERVAL_MS]];
+    for (const [depth, interval] of rounds) {
       for (const urgent of [false, true]) {
-        const c = await convergence(hub.url, interval, urgent);
-        conv.push([String(interval), urgent ? 'urgent (near a watched threshold)' : 'interval only', c.p50.toFixed(1), c.max.toFixed(1), (2 * interval + 10).toString()]);
+        const c = await convergence(hub.url, interval, urgent, depth);
+        conv.push([String(depth), String(interval), urgent ? 'urgent (near a watched threshold)' : 'interval only', c.p50.toFixed(1), c.max.toFixed(1), (2 * depth * interval + 10).toString()]);
       }
     }
-    console.log(`\n### Tree counters: convergence, leaf → root hub → leaf (depth 1), ${CONVERGENCE_ROUNDS} increments each\n`);
-    console.log(markdownTable(['interval ms', 'sync', 'p50 ms', 'max ms', 'bound: 2 × interval + 10 ms'], conv));
+    console.log(`\n### Tree counters: convergence, leaf → root hub → leaf (depth 1) and leaf → branch → root → branch → leaf (depth 2, branches on the same hub), ${CONVERGENCE_ROUNDS} increments each\n`);
+    console.log(markdownTable(['depth', 'interval ms', 'sync', 'p50 ms', 'max ms', 'bound: 2 × depth × interval + 10 ms'], conv));
 
     central = await centralRate(hub.url);
   } finally {
