@@ -28,7 +28,7 @@ export interface HubLaunchOptions {
 export async function launchHub(opts: HubLaunchOptions): Promise<LaunchedHub> {
   const server = new ServerProcess('corral hub', process.execPath, (dir) => [
     ...(opts.nodeArgs ?? []), CLI, 'start', '--data', dir, '--port', '0', '--http-port', '0',
-    '--log-level', 'warn', '--durability', opts.durability, ...(opts.startArgs ?? []),
+    '--log-level', 'warn', '--durability', opts.durability, '--exit-with-parent', ...(opts.startArgs ?? []),
   ], benchTempDir('corral'));
   let out = '';
   const ready = new Promise<{ url: string; httpUrl: string }>((resolve) => {

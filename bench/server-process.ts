@@ -20,7 +20,10 @@ export class ServerProcess {
 
   constructor(readonly name: string, command: string, args: (dir: string) => string[], dir: string) {
     this.dir = dir;
-    this.child = spawn(command, args(dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Standard input is a pipe from this process: a server that watches it
+    // (`corral start --exit-with-parent`) ends when the benchmark ends, however it ends.
+    this.child = spawn(command, args(dir), { stdio: ['pipe', 'pipe', 'pipe'] });
+    (this.child.stdin as unknown as { unref(): void }).unref();
     const keep = (d: Buffer): void => { this.output = (this.output + d.toString()).slice(-OUTPUT_KEPT); };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
