@@ -10,6 +10,8 @@ export interface ServerEvent {
   at?: number;
   /** The server's farm clock error bound at the swap, ms. */
   errorBound?: number;
+  /** The farm clock's estimated offset minus the true one at the swap, ms. */
+  clockError?: number;
   version: string;
   previous?: string;
   scheduledAt?: number;

@@ -9,7 +9,7 @@
  * per version). Without arguments (the test runner loading it) it does nothing.
  */
 import { connect, DataSet, FarmClock } from '../../src/client/index.js';
-import { precise, wallMinusPrecise } from './true-clock.js';
+import { calibrate, precise, wallMinusPrecise } from './true-clock.js';
 
 const [url, name, skewArg, pageArg, readArg] = process.argv.slice(2);
 
@@ -23,12 +23,12 @@ async function main(): Promise<void> {
   const farmClock = await FarmClock.start(client, { clock: () => precise() + skew });
   const ds = await DataSet.open(client, name!, { farmClock, pollMs: 300, ...(pageArg && pageArg !== '0' ? { pageBytes: Number(pageArg) } : {}) });
   ds.on('change', (c) => {
-    // Read first, calibrated after: the calibration's busy loop must not delay the reading.
-    const p = precise();
-    const at = p + wallMinusPrecise();
+    // Calibrated when staged, ahead of the instant: a busy loop here would delay the other servers' swaps.
+    const at = precise() + wallMinusPrecise();
     const r = ds.lastRetrieval?.version === c.version ? ds.lastRetrieval : undefined;
     say({
-      event: 'change', at, errorBound: farmClock.read().errorBound, version: c.version, previous: c.previous, scheduledAt: c.scheduledAt, late: c.late, bootstrap: c.bootstrap,
+      // The farm clock is this machine's wall clock here: its estimate's true error is known.
+      event: 'change', at, errorBound: farmClock.read().errorBound, clockError: farmClock.read().offset - (wallMinusPrecise() - skew), version: c.version, previous: c.previous, scheduledAt: c.scheduledAt, late: c.late, bootstrap: c.bootstrap,
       size: ds.size, mixes, bytes: r?.bytes, retrievalMs: r?.ms,
     });
   });
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     said = r.version;
     say({ event: 'retrieving', version: r.version });
   });
+  ds.on('staged', () => calibrate());
+  calibrate();
   say({ event: 'ready', version: ds.version, size: ds.size });
   const read = (): void => {
     const { values } = ds.snapshot();

@@ -1,17 +1,19 @@
 export const precise = (): number => performance.timeOrigin + performance.now();
 
-let calibrated = { at: -Infinity, value: 0 };
+let calibrated: number | undefined;
 
 /**
  * Wall clock − high-resolution clock in this process, read at the instant
- * Date.now() ticks, so it is exact to the busy loop's step (re-read once a
- * second: the wall clock may be slewed meanwhile). performance.timeOrigin
- * alone is off by milliseconds, differently in every process; the wall
- * clock is the one clock all processes of this machine share, and the farm
- * clock (the store's) is this machine's wall clock in tests and benchmarks.
+ * Date.now() ticks, so it is exact to the busy loop's step.
+ * performance.timeOrigin alone is off by milliseconds, differently in every
+ * process; the wall clock is the one clock all processes of this machine
+ * share, and the farm clock (the store's) is this machine's wall clock in
+ * tests and benchmarks. The busy loop takes up to 3 ms of a core: a farm
+ * calls this ahead of an instant it measures (the wall clock may be slewed
+ * meanwhile, by far less than a millisecond over seconds), not at it, where
+ * fifty processes' loops would delay each other's swaps.
  */
-export function wallMinusPrecise(): number {
-  if (performance.now() - calibrated.at < 1000) return calibrated.value;
+export function calibrate(): number {
   const samples: number[] = [];
   for (let i = 0; i < 3; i++) {
     const start = Date.now();
@@ -23,8 +25,13 @@ export function wallMinusPrecise(): number {
     }
     samples.push(now - p);
   }
-  calibrated = { at: performance.now(), value: samples.sort((a, b) => a - b)[samples.length >> 1]! };
-  return calibrated.value;
+  calibrated = samples.sort((a, b) => a - b)[samples.length >> 1]!;
+  return calibrated;
+}
+
+/** The last calibration (made now if there is none). */
+export function wallMinusPrecise(): number {
+  return calibrated ?? calibrate();
 }
 
 /** True time (this machine's wall clock) with sub-millisecond resolution. */

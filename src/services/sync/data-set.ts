@@ -66,6 +66,17 @@ interface Staged extends Version {
 
 const now = (): number => performance.now();
 
+/** The activation timer fires this early; a blocking wait covers the rest (see `arm`). */
+const WAKE_EARLY_MS = 4;
+/** After a swap, the report and the next poll go out within this many ms, at random. */
+const REPORT_SPREAD_MS = 50;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` (sub-millisecond precise: a futex wait, no spinning). */
+function sleepBlocking(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
 /**
  * A data set on one server [P-13] (seed 001, Fig. 4, web server 102): an
  * active version (`get` reads it, synchronously, from memory) and a staged
@@ -272,22 +283,24 @@ export class DataSet extends EventEmitter<DataSetEvents> {
   /**
    * Fires at the instant by this process's farm clock (seed 001, Fig. 6,
    * step 250: the activation time corrected by the clock difference); a
-   * version staged after its instant activates at once, late.
+   * version staged after its instant activates at once, late. A timer wakes
+   * the process a few milliseconds early (timers have 1 ms steps and wake
+   * late on a busy machine) and a blocking wait, which sleeps in the kernel
+   * rather than spinning, covers the rest to the instant: fifty servers on
+   * two cores spinning through the same millisecond would delay each other.
    */
   private arm(s: Staged): void {
     clearTimeout(this.timer);
     const fire = (): void => {
       if (this.staged !== s || this.closed) return;
       const left = s.at - this.farmNow();
-      if (left > 1) {
-        this.timer = setTimeout(fire, left - 1);
-      } else if (left > 0) {
-        // The last millisecond, to the instant: timers have 1 ms resolution.
-        setImmediate(fire);
-      } else {
-        this.staged = undefined;
-        this.swap(s, s.at, s.completedAt > s.at, false, s.retrieval.ms);
+      if (left > WAKE_EARLY_MS) {
+        this.timer = setTimeout(fire, left - WAKE_EARLY_MS);
+        return;
       }
+      if (left > 0) sleepBlocking(left);
+      this.staged = undefined;
+      this.swap(s, s.at, s.completedAt > s.at, false, s.retrieval.ms);
     };
     fire();
   }
@@ -299,11 +312,16 @@ export class DataSet extends EventEmitter<DataSetEvents> {
     const activatedAt = this.farmNow();
     this.bootstrapped = true;
     this.emit('change', { version: v.id, previous, scheduledAt, activatedAt, late, bootstrap });
-    if (!bootstrap) {
-      this.channel.request(SyncFrame.REPORT, this.resource, encodeReport({ version: v.id, activatedAt, late, retrievalMs })).catch(() => undefined);
-    }
-    // The cycle after this instant may already be staged on the hub.
-    this.poll().catch((err: unknown) => this.fail(err));
+    // Not at the instant itself: every server of the farm swaps then, and the hub need not hear from all of them in one millisecond.
+    const after = setTimeout(() => {
+      if (this.closed) return;
+      if (!bootstrap) {
+        this.channel.request(SyncFrame.REPORT, this.resource, encodeReport({ version: v.id, activatedAt, late, retrievalMs })).catch(() => undefined);
+      }
+      // The cycle after this instant may already be staged on the hub.
+      this.poll().catch((err: unknown) => this.fail(err));
+    }, Math.random() * REPORT_SPREAD_MS);
+    after.unref();
     this.kick();
   }
 
