@@ -11,6 +11,7 @@ import { systemClock } from '../hub/clock.js';
 import { ClusterOwnership } from '../hub/cluster-ownership.js';
 import { Hub } from '../hub/hub.js';
 import type { HubLimits, HubTuning } from '../hub/hub-options.js';
+import type { PeerAccess } from '../hub/peer-access.js';
 import { LoadSampler } from '../hub/load-sampler.js';
 import { Membership } from '../hub/membership.js';
 import { Rebalancer } from '../hub/rebalancer.js';
@@ -40,6 +41,8 @@ export interface RunHubOptions {
   tls?: TlsIdentity;
   /** Who may connect and do what; undefined = everyone, everything. */
   access: AccessControl | undefined;
+  /** This hub toward the other hubs (a counter branch linking to its parent); default no token, no TLS. */
+  peer?: PeerAccess;
   durability: Durability;
   logLevel: string;
   limits?: Partial<HubLimits>;
@@ -134,7 +137,7 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
     ownership = await StandaloneOwnership.start(stores.metadata);
   }
   const hub = new Hub({
-    hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, durability: opts.durability,
+    hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, peer: opts.peer, durability: opts.durability,
     limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(opts.services),
   });
   const sampler = new LoadSampler(hub);
