@@ -157,6 +157,11 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
     if (opts.rebalanceMs > 0) rebalancer.start();
   }
   log.info({ dataDir: opts.store ? undefined : resolve(opts.dataDir), port: t.port, httpPort: h.port }, 'hub started');
+  if (membership && opts.access !== undefined && opts.peer?.token === undefined) {
+    // Said at start, not only when a branch first fails: the operator is looking now.
+    log.warn('this hub requires credentials but has no --peer-token: a counter branch it owns cannot link to a parent on another hub '
+      + '(give every hub --peer-token or --peer-token-file, a credential with the counters service; docs/security.md)');
+  }
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {

@@ -144,6 +144,8 @@ describe('counter branches reach a parent on another hub of a secured cluster', 
   it('--credentials with a --peer-token whose credential may use the counters service: the branch links up', async () => {
     const hubs = await startCluster(fx, 2, [...FAST, '--credentials', credentials, '--peer-token', PEER]);
     await sumsAcrossHubs(await client(hubs, { token: APP }));
+    // No start-up warning about a missing peer token, and no refusal (other warnings of a busy machine are not this test's).
+    for (const h of hubs) assert.deepEqual(logLines(h).filter((l) => l.level >= 40 && /peer|branch/.test(l.msg)), [], h.stderr());
   });
 
   it('--credentials with a peer token lacking the counters permission: the parent refuses (FORBIDDEN), logged and shown in the branch\'s tree', async () => {
@@ -156,5 +158,7 @@ describe('counter branches reach a parent on another hub of a secured cluster', 
     const hubs = await startCluster(fx, 2, [...FAST, '--credentials', credentials]);
     const c = await client(hubs, { token: APP });
     await refusedUpward(c, hubs, 'UNAUTHORIZED', /--peer-token/, ['--url', urlOf(hubs), '--token', APP]);
+    // Each hub said so at start too, before any branch tried.
+    for (const h of hubs) assert.ok(logLines(h).some((l) => l.level === 40 && /no --peer-token/.test(l.msg)), h.stderr());
   });
 });
