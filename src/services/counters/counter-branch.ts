@@ -10,8 +10,9 @@ import { linkFailureHint } from './link-failure-hint.js';
 
 /**
  * Retry delays for a branch whose parent cannot be reached or refuses it:
- * short while its owner fails over, doubling up to a few seconds for a
- * refusal that waits on an operator, so a refused hub is not hammered.
+ * short while its owner fails over (a retryable error), doubling up to a
+ * few seconds for a refusal that waits on an operator, so a refused hub is
+ * not hammered.
  */
 const RELINK_FIRST_MS = 200;
 const RELINK_MAX_MS = 5000;
@@ -56,10 +57,12 @@ export class CounterBranch extends CounterParent {
       applied: (_names, urgent) => { if (urgent) this.pushAll(undefined); },
       exchanged: () => this.linked(),
       failed: (err) => {
-        this.linkFailed(err);
         if (this.uplink.stopped && this.open) {
+          this.linkError = err;
           this.logger.error({ err, branch: this.where }, 'counter branch link superseded at its parent; the branch no longer reports up');
+          return;
         }
+        this.linkFailed(err);
       },
     }, this.up ?? { epoch: 0, seq: 0 });
     this.linkUp();
@@ -106,10 +109,12 @@ export class CounterBranch extends CounterParent {
   private linkUp(): void {
     this.uplink.open(this.reach.syncIntervalMs).then(() => this.linked(), (err: unknown) => {
       if (!this.open) return;
-      this.linkFailed(isCorralError(err) ? err : new CorralError('INTERNAL', 'counter branch registration failed', { cause: err }));
-      this.retry = setTimeout(() => this.linkUp(), this.relinkDelayMs);
+      const e = isCorralError(err) ? err : new CorralError('INTERNAL', 'counter branch registration failed', { cause: err });
+      this.linkFailed(e);
+      const delay = e.retryable ? RELINK_FIRST_MS : this.relinkDelayMs;
+      this.relinkDelayMs = e.retryable ? RELINK_FIRST_MS : Math.min(RELINK_MAX_MS, delay * 2);
+      this.retry = setTimeout(() => this.linkUp(), delay);
       this.retry.unref();
-      this.relinkDelayMs = Math.min(RELINK_MAX_MS, this.relinkDelayMs * 2);
     });
   }
 
