@@ -97,6 +97,11 @@ export class CounterBranch extends CounterParent {
     await this.uplink.sync().catch(() => undefined);
   }
 
+  /** Windows this branch dropped are no longer sent up, nor read from the parent. */
+  protected override droppedVariables(names: readonly string[]): void {
+    for (const name of names) this.uplink.forget(name);
+  }
+
   protected override upView(): TreeView['up'] {
     const error = this.linkError === undefined ? undefined
       : { code: this.linkError.code, message: `${this.linkError.message}; ${linkFailureHint(this.linkError, this.reach.peer)}` };
