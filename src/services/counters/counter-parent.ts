@@ -159,7 +159,7 @@ export class CounterParent {
   }
 
   /**
-   * A new window of a windowed counter arrived: that counter's windows
+   * [P-14.11] A new window of a windowed counter arrived: that counter's windows
    * older than the newest WINDOWS_KEPT leave this node with whatever it
    * holds of them (members' totals, its own), written with the next state.
    * Their tokens are not reused: a member's late SYNC naming one is ignored.

@@ -3,7 +3,7 @@
  * ten of each counter (the current one, the one that just ended and may
  * still get its last deliveries, and eight more to read back). A window is
  * dropped once ten newer windows of its counter exist at that node, so it
- * ended at least nine windows ago (docs/counters.md, "Windowed counters").
+ * ended at least nine windows ago [P-14.11] (docs/counters.md, "Windowed counters").
  */
 export const WINDOWS_KEPT = 10;
 
