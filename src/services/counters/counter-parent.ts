@@ -162,7 +162,7 @@ export class CounterParent {
    * [P-14.11] A new window of a windowed counter arrived: that counter's windows
    * older than the newest WINDOWS_KEPT leave this node with whatever it
    * holds of them (members' totals, its own), written with the next state.
-   * Their tokens are not reused: a member's late SYNC naming one is ignored.
+   * Their tokens are not reused: a member's late SYNC entry naming one is skipped.
    */
   private dropEndedWindows(names: readonly string[]): void {
     const counters = new Set(names.map((n) => parseWindow(n)?.counter).filter((c) => c !== undefined));
