@@ -6,6 +6,7 @@ import { addClientOptions, withClient, type ClientCommandOptions } from './with-
 
 interface CountersOptions extends ClientCommandOptions {
   json?: boolean;
+  branch?: string;
 }
 
 function indent(text: string, depth: number): string {
@@ -18,7 +19,8 @@ function printNode(tree: TreeView, depth: number): void {
   const head = tree.branch === undefined
     ? `partition ${tree.partition}: root ${tree.hubId} (epoch ${tree.epoch}), ${tree.members.length} members`
     : `branch ${tree.branch}: hub ${tree.hubId} (epoch ${tree.epoch}), ${tree.members.length} members; `
-      + `up to ${tree.up?.parent ?? '?'} as ${tree.up?.memberId ?? '?'} (link epoch ${tree.up?.epoch ?? 0}, seq ${tree.up?.seq ?? 0})`;
+      + `up to ${tree.up?.parent ?? '?'} as ${tree.up?.memberId ?? '?'} (link epoch ${tree.up?.epoch ?? 0}, seq ${tree.up?.seq ?? 0})`
+      + (tree.up?.error === undefined ? '' : `; NOT LINKED: ${tree.up.error.code}: ${tree.up.error.message}`);
   const adopted = tree.branch === undefined ? 'ADOPTED BY ROOT' : 'ADOPTED BY BRANCH';
   process.stdout.write(indent([
     `${head}\n`,
@@ -40,9 +42,10 @@ export function addCountersCommand(program: Command): void {
     .command('counters')
     .description('show a tree-counters partition: its root hub, its variables\' global values, its members and what each delivered, and each branch below')
     .argument('[partition]', 'the partition of variables', 'default')
-    .option('--json', 'print the tree as JSON (values as decimal strings)'))
+    .option('--json', 'print the tree as JSON (values as decimal strings)')
+    .option('--branch <path>', 'start at this branch of the partition (eu/rack-1) rather than at its root: a branch that cannot link up shows why'))
     .action(async (partition: string, opts: CountersOptions) => {
-      const tree = await withClient('counters', opts, (client) => Counters.readWholeTree(client, partition));
+      const tree = await withClient('counters', opts, (client) => Counters.readWholeTree(client, partition, opts.branch));
       if (opts.json) {
         process.stdout.write(JSON.stringify(tree) + '\n');
         return;

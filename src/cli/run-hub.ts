@@ -11,6 +11,7 @@ import { systemClock } from '../hub/clock.js';
 import { ClusterOwnership } from '../hub/cluster-ownership.js';
 import { Hub } from '../hub/hub.js';
 import type { HubLimits, HubTuning } from '../hub/hub-options.js';
+import type { PeerAccess } from '../hub/peer-access.js';
 import { LoadSampler } from '../hub/load-sampler.js';
 import { Membership } from '../hub/membership.js';
 import { Rebalancer } from '../hub/rebalancer.js';
@@ -40,6 +41,8 @@ export interface RunHubOptions {
   tls?: TlsIdentity;
   /** Who may connect and do what; undefined = everyone, everything. */
   access: AccessControl | undefined;
+  /** This hub toward the other hubs (a counter branch linking to its parent); default no token, no TLS. */
+  peer?: PeerAccess;
   durability: Durability;
   logLevel: string;
   limits?: Partial<HubLimits>;
@@ -134,7 +137,7 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
     ownership = await StandaloneOwnership.start(stores.metadata);
   }
   const hub = new Hub({
-    hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, durability: opts.durability,
+    hubId, stores, ownership, logger: log, clock: systemClock, access: opts.access, peer: opts.peer, durability: opts.durability,
     limits: opts.limits, tuning: opts.tuning, membership, services: builtInServices(opts.services),
   });
   const sampler = new LoadSampler(hub);
@@ -154,6 +157,11 @@ async function startHub(opts: RunHubOptions, logger: Logger, cleanup: Cleanup): 
     if (opts.rebalanceMs > 0) rebalancer.start();
   }
   log.info({ dataDir: opts.store ? undefined : resolve(opts.dataDir), port: t.port, httpPort: h.port }, 'hub started');
+  if (membership && opts.access !== undefined && opts.peer?.token === undefined) {
+    // Said at start, not only when a branch first fails: the operator is looking now.
+    log.warn('this hub requires credentials but has no --peer-token: a counter branch it owns cannot link to a parent on another hub '
+      + '(give every hub --peer-token or --peer-token-file, a credential with the counters service; docs/security.md)');
+  }
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AccessControl, type CredentialSpec } from '../hub/access-control.js';
+import type { PeerAccess } from '../hub/peer-access.js';
 import type { TlsIdentity } from '../hub/tcp-listener.js';
 import { CorralError } from '../protocol/corral-error.js';
 
@@ -60,4 +61,26 @@ export function loadTlsIdentity(opts: { tlsCert?: string; tlsKey?: string }): Tl
     throw new CorralError('INVALID_ARGUMENT', 'TLS needs both --tls-cert (the certificate chain) and --tls-key (its private key)');
   }
   return { cert: readPem(opts.tlsCert, 'TLS certificate'), key: readPem(opts.tlsKey, 'TLS key') };
+}
+
+/**
+ * The hub toward the other hubs of its cluster (docs/security.md, "Between
+ * hubs"): the token from `--peer-token` / `--peer-token-file`, else the
+ * shared `--token` / `--token-file` secret, so a cluster secured with one
+ * token needs nothing more; TLS when the hub serves it, trusting `--tls-ca`
+ * (Node's bundled CAs without it).
+ */
+export function loadPeerAccess(opts: {
+  token?: string; tokenFile?: string; peerToken?: string; peerTokenFile?: string; tlsCert?: string; tlsCa?: string;
+}): PeerAccess {
+  if (opts.peerToken !== undefined && opts.peerTokenFile !== undefined) {
+    throw new CorralError('INVALID_ARGUMENT', 'give the peer token once: --peer-token (CORRAL_PEER_TOKEN) or --peer-token-file (CORRAL_PEER_TOKEN_FILE)');
+  }
+  if (opts.tlsCa !== undefined && opts.tlsCert === undefined) {
+    throw new CorralError('INVALID_ARGUMENT', '--tls-ca is whom this hub trusts when it speaks TLS to the other hubs: it needs --tls-cert and --tls-key');
+  }
+  const token = opts.peerTokenFile !== undefined ? readSecretFile(opts.peerTokenFile)
+    : opts.peerToken ?? (opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token);
+  const tls = opts.tlsCert === undefined ? undefined : { ca: opts.tlsCa === undefined ? undefined : readPem(opts.tlsCa, 'TLS CA file') };
+  return { token, tls };
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from './config-file.js';
 import { parseDuration } from './parse-duration.js';
-import { loadAccess, loadTlsIdentity } from './security-options.js';
+import { loadAccess, loadPeerAccess, loadTlsIdentity } from './security-options.js';
 import { runHub } from './run-hub.js';
 import { wholeNumber } from './whole-number.js';
 
@@ -39,6 +39,9 @@ interface StartOptions {
   credentials?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCa?: string;
+  peerToken?: string;
+  peerTokenFile?: string;
   durability: 'fsync' | 'process';
   maxPayload: number;
   maxConnections: number;
@@ -75,7 +78,12 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--token-file <path>', 'the same, read from the first line of a file').env('CORRAL_TOKEN_FILE'))
     .addOption(new Option('--tls-cert <path>', 'serve TLS on both ports (corrals://, https://) with this certificate chain, PEM').env('CORRAL_TLS_CERT'))
     .addOption(new Option('--tls-key <path>', 'the private key of --tls-cert, PEM').env('CORRAL_TLS_KEY'))
+    .addOption(new Option('--tls-ca <path>', 'CA certificates (PEM) the other hubs\' certificates must chain to when this hub connects to them '
+      + '(a counter branch linking to its parent); default Node\'s bundled CAs').env('CORRAL_TLS_CA'))
     .addOption(new Option('--credentials <path>', 'per-client tokens and permissions, JSON (docs/security.md)').env('CORRAL_CREDENTIALS'))
+    .addOption(new Option('--peer-token <token>', 'token this hub presents to the other hubs of its cluster; its credential needs the counters service '
+      + '(default: the --token secret)').env('CORRAL_PEER_TOKEN'))
+    .addOption(new Option('--peer-token-file <path>', 'the same, read from the first line of a file').env('CORRAL_PEER_TOKEN_FILE'))
     .addOption(new Option('--durability <mode>', 'fsync: acknowledged = on disk (survives power loss); process: survives a hub crash only')
       .choices(['fsync', 'process']).default('fsync'))
     .addOption(new Option('--max-payload <bytes>', 'largest message payload accepted').default(1024 * 1024).argParser(wholeNumber(1)))
@@ -115,7 +123,7 @@ export function addStartCommand(program: Command): void {
     .action(async (o: StartOptions) => {
       const running = await runHub({
         dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
-        access: loadAccess(o), tls: loadTlsIdentity(o), durability: o.durability, logLevel: o.logLevel,
+        access: loadAccess(o), tls: loadTlsIdentity(o), peer: loadPeerAccess(o), durability: o.durability, logLevel: o.logLevel,
         services: { countersBranchIntervalMs: o.countersBranchInterval },
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections,
           stallTimeoutMs: o.stallTimeout, outboundBudgetBytes: o.outboundBudget,

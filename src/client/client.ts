@@ -304,6 +304,12 @@ export class Client extends EventEmitter<ClientEvents> implements ConnectionOwne
         this.queue.retry(conn, req, Date.now() + HUNG_OWNER_RETRY_MS);
         return;
       }
+      // The owner refused this client's handshake when the request was last sent there: bouncing
+      // between it and the hub that redirects to it until REDIRECT_LIMIT would hide the reason.
+      const refused = req.redirects > 0 ? this.router.refusal(address) : undefined;
+      if (refused !== undefined) {
+        throw new CorralError(refused.code, `the owner of ${f.topic}, hub ${f.address}, refused this client: ${refused.message}`, { cause: refused });
+      }
       if (++req.redirects > MAX_REDIRECTS) {
         throw new CorralError('REDIRECT_LIMIT', `gave up on topic ${f.topic} after ${MAX_REDIRECTS} redirects (last to ${f.address})`);
       }

@@ -29,6 +29,8 @@ export class TopicRouter {
   private readonly floors = new Map<string, number>();
   /** Hubs that stopped answering, by address, with when each was last probed. */
   private readonly hung = new Map<string, number>();
+  /** Hubs whose handshake refused this client (UNAUTHORIZED, TLS_FAILED, …), by address, until one succeeds. */
+  private readonly refusals = new Map<string, CorralError>();
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -67,11 +69,13 @@ export class TopicRouter {
         }
         this.pool.set(key, conn);
         this.hung.delete(key);
+        this.refusals.delete(key);
         this.maxPayloadBytes = Math.min(this.maxPayloadBytes, welcome.maxPayloadBytes);
         return conn;
       }, (err: unknown) => {
         this.opening.delete(key);
         if (conn.unresponsive) this.hung.set(key, Date.now());
+        if (err instanceof CorralError && !err.retryable) this.refusals.set(key, err);
         throw err;
       });
       this.opening.set(key, opening);
@@ -134,6 +138,15 @@ export class TopicRouter {
       this.connectTo(address).then(() => this.routesChanged(), () => undefined);
     }
     return true;
+  }
+
+  /**
+   * Why the hub at `address` refused this client's last handshake, if it
+   * did and has not accepted one since: a refusal that no retry changes
+   * (a token it does not know, a certificate that does not verify).
+   */
+  refusal(address: HubAddress): CorralError | undefined {
+    return this.refusals.get(formatHostPort(address));
   }
 
   /** A connection closed: topics routed to it go back to the primary until redirected again. */

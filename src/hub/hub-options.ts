@@ -4,6 +4,7 @@ import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
 import type { HubService } from './hub-service.js';
 import type { Membership } from './membership.js';
+import type { PeerAccess } from './peer-access.js';
 import type { Ownership } from './ownership.js';
 
 export interface HubLimits {
@@ -83,6 +84,8 @@ export interface HubOptions {
   clock: Clock;
   /** Credentials clients must present in HELLO (docs/security.md); undefined = none required, everyone may do everything. */
   access: AccessControl | undefined;
+  /** This hub toward the other hubs (default NO_PEER_ACCESS). */
+  peer?: PeerAccess;
   /** Description for stats ("fsync", "process", …). */
   durability: string;
   limits?: Partial<HubLimits>;

@@ -6,6 +6,7 @@ import type { Frame } from '../protocol/frames.js';
 import type { ServiceMessage } from '../protocol/service-envelope.js';
 import type { Stores } from '../store/stores.js';
 import type { Clock } from './clock.js';
+import type { PeerAccess } from './peer-access.js';
 import type { Ownership } from './ownership.js';
 import type { ResourceState } from './resource-state.js';
 
@@ -55,6 +56,8 @@ export interface HubContext {
    * resources other hubs own are redirected as any client's are).
    */
   loopback(): Duplex;
+  /** How a service that is a client of its cluster presents itself to the other hubs it is redirected to. */
+  peer: PeerAccess;
 }
 
 /**

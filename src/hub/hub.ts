@@ -21,6 +21,7 @@ import { DEFAULT_LIMITS, DEFAULT_TUNING, type HubLimits, type HubOptions, type H
 import type { LocalTopics } from './hub-service.js';
 import { LocalTopicAccess } from './local-topic-access.js';
 import { duplexPair } from './loopback.js';
+import { NO_PEER_ACCESS } from './peer-access.js';
 import { refuseConnection } from './refuse-connection.js';
 import type { Membership } from './membership.js';
 import { OutboundBudget } from './outbound-budget.js';
@@ -116,7 +117,7 @@ export class Hub implements SessionHost, QueryableHub {
     const ctx = {
       hubId: this.hubId, stores: this.stores, ownership: this.ownership, topics: this.localTopics,
       clock: this.clock, logger: this.logger, metrics: this.metrics.registry,
-      loopback: () => this.loopback(),
+      loopback: () => this.loopback(), peer: this.options.peer ?? NO_PEER_ACCESS,
     };
     await this.services.start(ctx);
   }

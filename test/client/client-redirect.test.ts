@@ -5,6 +5,7 @@ import { ERROR_CODES } from '../../src/protocol/error-codes.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import { eventually } from '../support/eventually.js';
+import { startHub } from '../support/hub-process.js';
 import { ack, error, isPublish, ScriptedHub } from './scripted-hub.js';
 
 describe('client routing: redirects, retries, timeouts, keepalive', () => {
@@ -136,6 +137,38 @@ describe('client routing: redirects, retries, timeouts, keepalive', () => {
       assert.equal(strict.publishes().length, 1);
     } finally {
       await client.close();
+    }
+  });
+
+  it('fails a request whose owner refuses the client\'s handshake with that refusal, naming the hub, after one attempt there', async () => {
+    const owner = await startHub({ args: ['--token', 'owner-secret'] });
+    try {
+      const bootstrap = await ScriptedHub.start((f) => (isPublish(f)
+        ? [{ type: FrameType.REDIRECT, corr: f.corr, topic: f.topic, hubId: 'owner', address: `127.0.0.1:${owner.port}`, epoch: 1 }]
+        : []));
+      hubs.push(bootstrap);
+      const opened: string[] = [];
+      const client = await connect(bootstrap.url, {
+        token: 'another-secret',
+        transport: (address) => {
+          opened.push(`${address.host}:${address.port}`);
+          return tcpTransport(address);
+        },
+      });
+      try {
+        // Not REDIRECT_LIMIT after bouncing five times: the owner's UNAUTHORIZED, which no retry changes.
+        await assert.rejects(client.publish('t', 'x'), (err: CorralError) => {
+          assert.ok(isCorralError(err, 'UNAUTHORIZED'), String(err));
+          assert.match(err.message, new RegExp(`hub 127\\.0\\.0\\.1:${owner.port}, refused this client: missing or wrong token`));
+          return true;
+        });
+        assert.deepEqual(opened, [bootstrap.address, `127.0.0.1:${owner.port}`]);
+        assert.equal(bootstrap.publishes().length, 2, 'the first try, and the one after the owner refused');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await owner.stop();
     }
   });
 

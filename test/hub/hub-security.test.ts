@@ -127,4 +127,18 @@ describe('corral start: tokens and credentials files', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /credential 1 \(x\): give exactly one of "token" \(non-empty\) or "tokenSha256"/);
   });
+
+  it('refuses a peer token given twice (flag and environment) and --tls-ca without TLS (from the config file), with clear messages', async () => {
+    const start = ['start', '--data', join(dir, 'peer-data'), '--port', '0', '--http-port', '0'];
+    const peerTokenFile = join(dir, 'peer-token');
+    writeFileSync(peerTokenFile, 'peer\n');
+    const twice = await runCli([...start, '--peer-token-file', peerTokenFile], { env: { CORRAL_PEER_TOKEN: 'peer' }, timeoutMs: 20_000 });
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /give the peer token once: --peer-token \(CORRAL_PEER_TOKEN\) or --peer-token-file/);
+    const config = join(dir, 'corral.json');
+    writeFileSync(config, JSON.stringify({ 'tls-ca': join(dir, 'ca.pem') }));
+    const noTls = await runCli([...start, '--config', config], { timeoutMs: 20_000 });
+    assert.equal(noTls.code, 1);
+    assert.match(noTls.stderr, /--tls-ca .* needs --tls-cert and --tls-key/);
+  });
 });

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type Client } from '../../src/client/index.js';
 import { FarmClock } from '../../src/services/clock/farm-clock.js';
 import { Counters } from '../../src/services/counters/counters.js';
+import type { TreeView } from '../../src/services/counters/counters-frames.js';
+import { parseWindow, WINDOWS_KEPT } from '../../src/services/counters/ended-windows.js';
 import { eventually } from '../support/eventually.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 
@@ -66,5 +68,61 @@ describe('windowed counters on the farm clock', () => {
     });
     ca.close();
     cb.close();
+  });
+
+  it('windows older than the newest WINDOWS_KEPT leave the root, the branch and the members, also after a restart; a late exchange naming one is ignored', async () => {
+    const windowMs = 1000;
+    let now = 0;
+    // Farm time set by the test: each window is entered when the test says.
+    const clock = { now: (): number => now };
+    const join = async (memberId: string, branch?: string): Promise<Counters> => {
+      const client = await connect(hub.url, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+      clients.push(client);
+      return Counters.join(client, { memberId, partition: 'gc', branch, syncIntervalMs: 3_600_000 });
+    };
+    const counting = await join('counting', 'rack-1');
+    const observer = await join('observer');
+    const late = await join('late');
+    // Window 0 gets 1 from `late`, delivered; the next 1 is only sent after window 0 is gone.
+    late.increment('calls@0');
+    late.increment('other');
+    await late.sync();
+    late.increment('calls@0');
+    const calls = await counting.windowed('calls', { windowMs, clock });
+    const total = WINDOWS_KEPT + 5;
+    for (let i = 0; i < total; i++) {
+      now = i * windowMs;
+      calls.increment(i + 1);
+      await counting.sync();
+      await observer.subscribe(calls.variable());
+    }
+    const kept = Array.from({ length: WINDOWS_KEPT }, (_, k) => `calls@${total - WINDOWS_KEPT + k}`);
+    const windowsIn = (t: TreeView): string[] => t.variables.map((v) => v.name).filter((n) => n.startsWith('calls@')).sort((x, y) => parseWindow(x)!.index - parseWindow(y)!.index);
+    await eventually(async () => {
+      await observer.sync();
+      assert.equal(observer.value(`calls@${total - 1}`), BigInt(total));
+      assert.equal(observer.value(`calls@${total - WINDOWS_KEPT}`), BigInt(total - WINDOWS_KEPT + 1));
+      assert.deepEqual(windowsIn(await Counters.readTree(clients[0]!, 'gc')), kept);
+      assert.deepEqual(windowsIn(await Counters.readTree(clients[0]!, 'gc', 'rack-1')), kept);
+      assert.deepEqual(observer.variableNames().filter((n) => n.startsWith('calls@')), kept);
+      assert.deepEqual(counting.variableNames().filter((n) => n.startsWith('calls@')), [`calls@${total - 1}`]);
+    });
+    // `late` still sends window 0's total, under a token the root dropped: ignored, and the rest of its exchange applies.
+    late.increment('other');
+    await late.sync();
+    await observer.subscribe('other');
+    await eventually(async () => {
+      await observer.sync();
+      assert.equal(observer.value('other'), 2n);
+    });
+    assert.ok(!(await Counters.readTree(clients[0]!, 'gc')).variables.some((v) => v.name === 'calls@0'));
+    // What is stored is what is kept: a restarted hub loads the same windows and values.
+    await hub.kill('SIGKILL');
+    hub = await startHub({ dataDir: hub.dataDir, port: hub.port });
+    await eventually(async () => {
+      const root = await Counters.readTree(clients[0]!, 'gc');
+      assert.deepEqual(windowsIn(root), kept);
+      assert.equal(root.variables.find((v) => v.name === `calls@${total - 1}`)?.global, String(total));
+    });
   });
 });

@@ -151,9 +151,14 @@ export class CounterNode {
     for (const [n] of entries) d.add(n);
   }
 
-  /** Forgets a variable this member no longer uses, unless it has a change not yet sent up; true if it is gone. */
-  drop(name: string): boolean {
-    if (this.dirtyUp.has(name)) return false;
+  /**
+   * Forgets a variable this member no longer uses, unless it has a change
+   * not yet sent up (or `undelivered` says that change is to be dropped too:
+   * a window long over); true if it is gone.
+   */
+  drop(name: string, undelivered = false): boolean {
+    if (this.dirtyUp.has(name) && !undelivered) return false;
+    this.dirtyUp.delete(name);
     this.records.delete(name);
     this.subscribers.delete(name);
     for (const d of this.dirtyDown.values()) d.delete(name);

@@ -3,6 +3,7 @@ import { CorralError } from '../../protocol/corral-error.js';
 import { encodeServiceMessage } from '../../protocol/service-envelope.js';
 import type { OwnedResource, ServiceConnection } from '../../hub/hub-service.js';
 import { CounterNode } from './counter-node.js';
+import { endedWindows, parseWindow } from './ended-windows.js';
 import type { UplinkStart } from './counter-uplink.js';
 import {
   checkCounterName, CountersFrame, encodeEntries, parseCounterResource, SYNC_FULL, SYNC_URGENT, type CounterPlace, type Entry,
@@ -21,7 +22,12 @@ interface StoredLink {
 
 /** The stored state of a partition's root or branch [P-14.9], fenced by the resource's epoch; values are decimal strings. */
 interface StoredPartition {
-  variables: string[];
+  /** Variable name → token. Tokens are never reused, so a dropped window's token stays unknown rather than naming another variable. */
+  tokens?: Record<string, number>;
+  /** The last token issued. */
+  lastToken?: number;
+  /** Before ended windows were dropped, tokens were dense: the variable of token t is `variables[t - 1]`. Read only. */
+  variables?: string[];
   /** This node's own contribution per variable: adopted totals of departed members, and at the root SET offsets. */
   root: Record<string, string>;
   links: StoredLink[];
@@ -57,8 +63,9 @@ export class CounterParent {
   protected readonly node = new CounterNode();
   /** A branch's link upward, as last written (the root has none). */
   protected up: UplinkStart | undefined;
-  private readonly variables: string[] = [];
   private readonly tokenOf = new Map<string, number>();
+  private readonly nameOf = new Map<number, string>();
+  private lastToken = 0;
   private readonly links = new Map<string, Link>();
   private readonly byToken = new Map<number, Link>();
   private readonly watched = new WeakSet<ServiceConnection>();
@@ -71,7 +78,9 @@ export class CounterParent {
     if (owned.state.value === undefined) return;
     const stored = JSON.parse(owned.state.value) as StoredPartition;
     this.up = stored.up;
-    for (const name of stored.variables) this.variable(name);
+    for (const name of stored.variables ?? []) this.variable(name);
+    for (const [name, t] of Object.entries(stored.tokens ?? {})) this.addVariable(name, t);
+    this.lastToken = Math.max(this.lastToken, stored.lastToken ?? 0);
     for (const [name, v] of Object.entries(stored.root)) this.node.setLocal(name, BigInt(v));
     for (const s of stored.links) {
       const link: Link = { memberId: s.memberId, token: s.token, epoch: s.epoch, seq: s.seq, subscribed: new Set(s.subscribed), conn: undefined };
@@ -100,7 +109,7 @@ export class CounterParent {
   }
 
   get variableCount(): number {
-    return this.variables.length;
+    return this.nameOf.size;
   }
 
   /** Ownership is gone: nothing more is written or pushed. */
@@ -134,7 +143,7 @@ export class CounterParent {
   async subscribe(token: number, names: readonly string[]): Promise<number[]> {
     const link = this.link(token);
     for (const name of names) checkCounterName(name, 'variable name');
-    const known = this.variables.length;
+    const known = this.lastToken;
     const tokens = names.map((name) => {
       const t = this.variable(name);
       if (!link.subscribed.has(name)) {
@@ -143,9 +152,34 @@ export class CounterParent {
       }
       return t;
     });
+    if (this.lastToken > known) this.dropEndedWindows(names);
     await this.persist();
-    if (this.variables.length > known) await this.newVariables();
+    if (this.lastToken > known) await this.newVariables();
     return tokens;
+  }
+
+  /**
+   * [P-14.11] A new window of a windowed counter arrived: that counter's windows
+   * older than the newest WINDOWS_KEPT leave this node with whatever it
+   * holds of them (members' totals, its own), written with the next state.
+   * Their tokens are not reused: a member's late SYNC entry naming one is skipped.
+   */
+  private dropEndedWindows(names: readonly string[]): void {
+    const counters = new Set(names.map((n) => parseWindow(n)?.counter).filter((c) => c !== undefined));
+    const ended = [...counters].flatMap((c) => endedWindows(this.tokenOf.keys(), c));
+    if (ended.length === 0) return;
+    for (const name of ended) {
+      this.nameOf.delete(this.tokenOf.get(name)!);
+      this.tokenOf.delete(name);
+      this.node.drop(name, true);
+      for (const l of this.links.values()) l.subscribed.delete(name);
+    }
+    this.droppedVariables(ended);
+  }
+
+  /** Variables this node dropped (ended windows): a branch stops sending them up. */
+  protected droppedVariables(_names: readonly string[]): void {
+    // The root has no link upward.
   }
 
   /** Variables this node did not know were subscribed: a branch subscribes them upward too (claim 14). */
@@ -162,13 +196,16 @@ export class CounterParent {
    */
   async sync(req: SyncRequest, from: ServiceConnection): Promise<Entry[]> {
     const link = this.link(req.token);
-    const named = req.entries.map(([t, v]): [string, bigint] => {
-      const name = this.variables[t - 1];
+    const named: Array<[string, bigint]> = [];
+    for (const [t, v] of req.entries) {
+      const name = this.nameOf.get(t);
+      // A token issued once and gone since: a window this node dropped; what is late for it is dropped too.
+      if (name === undefined && t >= 1 && t <= this.lastToken) continue;
       if (name === undefined || !link.subscribed.has(name)) {
         throw new CorralError('UNKNOWN_VARIABLE_TOKEN', `variable token ${t} is ${name === undefined ? 'not issued in' : 'not subscribed by this member of'} counters ${this.where}`);
       }
-      return [name, v];
-    });
+      named.push([name, v]);
+    }
     if (link.conn !== from) {
       // A new connection: whatever went down the old one may not have arrived.
       link.conn = from;
@@ -196,12 +233,17 @@ export class CounterParent {
   protected variable(name: string): number {
     let t = this.tokenOf.get(name);
     if (t === undefined) {
-      this.variables.push(name);
-      t = this.variables.length;
-      this.tokenOf.set(name, t);
-      this.node.record(name);
+      t = ++this.lastToken;
+      this.addVariable(name, t);
     }
     return t;
+  }
+
+  private addVariable(name: string, token: number): void {
+    this.tokenOf.set(name, token);
+    this.nameOf.set(token, name);
+    this.lastToken = Math.max(this.lastToken, token);
+    this.node.record(name);
   }
 
   /** [P-14.7] The member leaves: the root adopts its delivered totals. */
@@ -213,9 +255,9 @@ export class CounterParent {
   tree(): TreeView {
     return {
       partition: this.partition, branch: this.branch, hubId: this.hubId, epoch: this.owned.epoch, up: this.upView(),
-      variables: this.variables.map((name, i) => {
+      variables: [...this.nameOf].map(([token, name]) => {
         const r = this.node.record(name);
-        return { name, token: i + 1, global: r.global().toString(), root: r.local.toString() };
+        return { name, token, global: r.global().toString(), root: r.local.toString() };
       }),
       members: [...this.links.values()].map((l) => ({
         memberId: l.memberId, epoch: l.epoch, connected: l.conn !== undefined, seq: l.seq, totals: this.totalsOf(l.memberId),
@@ -235,12 +277,12 @@ export class CounterParent {
 
   private snapshot(): StoredPartition {
     const root: Record<string, string> = {};
-    for (const name of this.variables) {
+    for (const name of this.tokenOf.keys()) {
       const v = this.node.record(name).local;
       if (v !== 0n) root[name] = v.toString();
     }
     return {
-      variables: this.variables, root, up: this.up,
+      tokens: Object.fromEntries(this.tokenOf), lastToken: this.lastToken, root, up: this.up,
       links: [...this.links.values()].map((l) => ({
         memberId: l.memberId, token: l.token, epoch: l.epoch, seq: l.seq, subscribed: [...l.subscribed], totals: this.totalsOf(l.memberId),
       })),

@@ -247,7 +247,12 @@ export interface TreeView {
   hubId: string;
   epoch: number;
   /** A branch's link to its parent: its member id there, link epoch and last SYNC seq, and what it exchanged. */
-  up?: { parent: string; memberId: string; epoch: number; seq: number; stats: { syncs: number; bytesUp: number; bytesDown: number; entriesUp: number; entriesDown: number; pushes: number } } | undefined;
+  up?: {
+    parent: string; memberId: string; epoch: number; seq: number;
+    stats: { syncs: number; bytesUp: number; bytesDown: number; entriesUp: number; entriesDown: number; pushes: number };
+    /** Why the branch's last registration or exchange with its parent failed (its code, and what to change); absent while linked. */
+    error?: { code: string; message: string } | undefined;
+  } | undefined;
   variables: Array<{ name: string; token: number; global: string; root: string }>;
   members: Array<{ memberId: string; epoch: number; connected: boolean; seq: number; totals: Record<string, string> }>;
   /** The branches among the members, each as it sees itself (`Counters.readWholeTree`, `corral counters`); not in TREE_REPLY. */

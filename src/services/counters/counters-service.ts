@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { Client } from '../../client/client.js';
-import { tcpTransport } from '../../client/transport.js';
+import { tcpTransport, tlsTransport } from '../../client/transport.js';
 import { CorralError } from '../../protocol/corral-error.js';
 import type { HubContext, HubService, OwnedResource, ServiceRequest } from '../../hub/hub-service.js';
 import { CounterBranch } from './counter-branch.js';
@@ -27,7 +27,8 @@ const LOOPBACK = { host: 'loopback.invalid', port: 1 };
  * processes are members of either. State lives in the resource's fenced
  * state, so a root or branch moves intact to another hub when its owner dies
  * or hands it off; a branch reaches its parent as a client of the cluster,
- * through this hub's loopback connection and the redirects it gets.
+ * through this hub's loopback connection and the redirects it gets, with
+ * the hub's peer credential (`HubContext.peer`).
  */
 export class CountersService implements HubService {
   readonly name = 'counters';
@@ -83,7 +84,9 @@ export class CountersService implements HubService {
       return;
     }
     const client = await this.peerClient();
-    this.roots.set(owned.resource, new CounterBranch(owned, this.hubId, this.counts, client, this.opts.branchSyncIntervalMs ?? 100, this.logger!));
+    this.roots.set(owned.resource, new CounterBranch(owned, this.hubId, this.counts, {
+      client, syncIntervalMs: this.opts.branchSyncIntervalMs ?? 100, logger: this.logger!, peer: this.ctx!.peer,
+    }));
   }
 
   async handingOff(owned: OwnedResource): Promise<void> {
@@ -154,12 +157,18 @@ export class CountersService implements HubService {
     await client?.then((c) => c.close()).catch(() => undefined);
   }
 
-  /** The client the branches on this hub link up through; it enters the cluster at this hub and follows redirects. */
+  /**
+   * The client the branches on this hub link up through; it enters the
+   * cluster at this hub and follows redirects to the other hubs, presenting
+   * this hub's peer token there and, in a TLS cluster, verifying them.
+   */
   private peerClient(): Promise<Client> {
     const ctx = this.ctx!;
+    const toPeer = ctx.peer.tls === undefined ? tcpTransport : tlsTransport({ ca: ctx.peer.tls.ca });
     this.client ??= Client.connect(`corral://${LOOPBACK.host}:${LOOPBACK.port}`, {
       name: `counters-branches@${this.hubId}`,
-      transport: (a) => (a.host === LOOPBACK.host && a.port === LOOPBACK.port ? ctx.loopback() : tcpTransport(a)),
+      token: ctx.peer.token,
+      transport: (a) => (a.host === LOOPBACK.host && a.port === LOOPBACK.port ? ctx.loopback() : toPeer(a)),
       reconnect: { initialDelayMs: 50, maxDelayMs: 1000 },
     });
     return this.client;

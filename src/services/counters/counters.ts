@@ -5,6 +5,7 @@ import { CounterNode } from './counter-node.js';
 import type { CounterSlots } from './counter-slots.js';
 import { FarmClock } from '../clock/farm-clock.js';
 import { CounterUplink, type CountersStats } from './counter-uplink.js';
+import { endedWindows, parseWindow } from './ended-windows.js';
 import { WindowedCounter, type WindowClock, type WindowedOptions } from './windowed-counter.js';
 import {
   BRANCH_MEMBER_PREFIX, checkCounterName, counterResource, CountersFrame, decodeSetDone, encodeSet, wrapU64, type TreeView,
@@ -250,6 +251,9 @@ export class Counters extends EventEmitter<CountersEvents> {
     checkCounterName(name, 'variable name');
     this.node.record(name);
     if (this.slots?.variables.includes(name)) this.slotBase.set(name, 0n);
+    // A new window: the counter's windows older than the kept ones go, as at the root, once delivered.
+    const w = parseWindow(name);
+    if (w !== undefined) for (const ended of endedWindows(this.node.records.keys(), w.counter)) this.retire(ended);
   }
 
   private checkWatches(name: string, localChange: boolean): void {

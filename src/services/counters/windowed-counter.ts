@@ -28,7 +28,8 @@ export interface WindowHost {
  * at the same farm-clock instant (within the clock's error bound), and a
  * window's count is exact once its last increments are delivered. A window
  * that has ended is retired from the member's memory after its last
- * exchange; the root keeps it (see docs/counters.md).
+ * exchange; the root and branches keep the newest WINDOWS_KEPT of each
+ * counter (ended-windows.ts, docs/counters.md).
  */
 export class WindowedCounter {
   private current: number;
