@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Socket } from 'node:net';
 import { connect, DataSet, DataSetEditor, FarmClock, type Client, type DataSetChange } from '../../src/client/index.js';
+import { tcpTransport } from '../../src/client/transport.js';
 import { eventually } from '../support/eventually.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 
@@ -96,6 +98,49 @@ describe('synchronized data sets on a standalone hub', () => {
     const late = await server('rates', 5000);
     assert.equal(late.version, s.staged);
     assert.equal(late.getString('k5'), 'changed');
+  });
+
+  it('a server still staging when the hub rolls the cycle activates at once and reports late', async () => {
+    const editor = new DataSetEditor(admin, 'slow');
+    await editor.import(Array.from({ length: 40 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v1'.padEnd(60, '.')]));
+    await editor.schedule({ at: clock.now() + 200 });
+    const prompt = await server('slow', 0);
+    await eventually(() => assert.notEqual(prompt.version, ''));
+    // The slow server's replies can be held back in the kernel: its socket stops being read.
+    let socket: Socket | undefined;
+    const c = await connect(hub.url, {
+      pingTimeoutMs: 60_000,
+      transport: (a) => (socket = tcpTransport(a) as Socket),
+    });
+    clients.push(c);
+    const slow = await DataSet.open(c, 'slow', { pageBytes: 100 });
+    sets.push(slow);
+    assert.equal(slow.version, prompt.version);
+    await editor.import(Array.from({ length: 40 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v2'.padEnd(60, '.')]));
+    let held = false;
+    slow.on('retrieving', () => {
+      if (held) return;
+      held = true;
+      socket!.pause();
+    });
+    const lateChange = nextChange(slow);
+    const at = clock.now() + 500;
+    const s = await editor.schedule({ at });
+    await nextChange(prompt);
+    // The hub has rolled the cycle (and pushed the new table) while the slow server's pages waited.
+    await eventually(async () => assert.equal((await editor.status()).active, s.staged));
+    assert.ok(held, 'the slow server had started staging');
+    socket!.resume();
+    const ch = await lateChange;
+    assert.equal(ch.version, s.staged);
+    assert.equal(ch.late, true);
+    assert.equal(ch.scheduledAt, at);
+    assert.equal(slow.getString('k39')?.slice(0, 2), 'v2');
+    await eventually(async () => {
+      const v = (await editor.status()).versions.find((x) => x.version === s.staged)!;
+      assert.equal(v.activated, 2);
+      assert.equal(v.late, 1);
+    });
   });
 
   it('readers hammering get across the swap never see a mix of versions', async () => {

@@ -70,6 +70,8 @@ const now = (): number => performance.now();
 const WAKE_EARLY_MS = 4;
 /** After a swap, the report and the next poll go out within this many ms, at random. */
 const REPORT_SPREAD_MS = 50;
+/** After staging, the farm clock is re-measured within this many ms (or half the time left). */
+const CLOCK_REFRESH_WITHIN_MS = 2000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Blocks this thread for `ms` (sub-millisecond precise: a futex wait, no spinning). */
@@ -266,13 +268,38 @@ export class DataSet extends EventEmitter<DataSetEvents> {
     if (this.staged) this.unstage();
     const base = this.active;
     const got = await this.retrieve(t.stagedId, base);
-    if (this.closed || this.active !== base || this.table?.stagedId !== t.stagedId) {
+    if (this.closed || this.active !== base) {
       this.again = true;
       return;
     }
-    this.staged = { id: t.stagedId, values: got.values, at: this.table.activationAt, completedAt: this.farmNow(), retrieval: got.retrieval };
+    const now = this.table!;
+    if (now.activeId === t.stagedId) {
+      // The hub rolled while this process was staging: the instant has passed; activate at once, late [P-13.6].
+      this.emit('staged', got.retrieval);
+      this.swap({ id: t.stagedId, values: got.values }, now.activeSince, true, false, got.retrieval.ms);
+      return;
+    }
+    if (now.stagedId !== t.stagedId) {
+      this.again = true;
+      return;
+    }
+    this.staged = { id: t.stagedId, values: got.values, at: now.activationAt, completedAt: this.farmNow(), retrieval: got.retrieval };
     this.emit('staged', got.retrieval);
+    this.refreshClock(this.staged.at - this.staged.completedAt);
     this.arm(this.staged);
+  }
+
+  /**
+   * Re-measures the farm clock once between staging and the instant (seed 001,
+   * Fig. 6: the clock difference is corrected at retrieval), at a random
+   * moment in the first half of what is left, so the servers of a farm do not
+   * all measure at once: an estimate taken while the machine was busy (a
+   * bootstrap) gives way to a narrower one before it decides an activation.
+   */
+  private refreshClock(leftMs: number): void {
+    if (leftMs <= 0) return;
+    const t = setTimeout(() => { if (!this.closed) this.farmClock.measure().catch(() => undefined); }, Math.random() * Math.min(CLOCK_REFRESH_WITHIN_MS, leftMs / 2));
+    t.unref();
   }
 
   private unstage(): void {
