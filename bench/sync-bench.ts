@@ -3,6 +3,7 @@ import { startServer, skewOf, type FarmServer } from '../test/support/data-set-f
 import { eventually } from '../test/support/eventually.js';
 import { launchHub } from './hub-launcher.js';
 import { markdownTable } from './markdown-table.js';
+import { wakeFloor } from './wake-floor.js';
 
 const KEYS = 10_000;
 const VALUE_BYTES = 500;
@@ -86,6 +87,10 @@ export async function runSyncBenchmark(scale = 1): Promise<void> {
     console.log('Activation instant minus the scheduled instant, true time (ms), across the servers:\n');
     console.log(markdownTable(['cycle', 'keys changed', 'p50 ms', 'p99 ms', 'max ms', 'spread (max − min) ms', 'late', 'farm clock error p50 / max ms (bound p50)', 'retrieval p50 ms', 'bytes per server p50'], rows));
     console.log(`\nspread across ${SERVERS} processes, all cycles: p50 ${q(spreads, 0.5).toFixed(2)} ms, max ${Math.max(...spreads).toFixed(2)} ms`);
+    // The same number of bare processes sleeping to one instant: what waking them costs this machine, in the same run.
+    const floor = (await wakeFloor(SERVERS, CYCLES)).map((late) => Math.max(...late) - Math.min(...late));
+    console.log(`machine floor, ${SERVERS} bare Node processes sleeping to one instant (no Corral): spread p50 ${q(floor, 0.5).toFixed(2)} ms, max ${Math.max(...floor).toFixed(2)} ms; `
+      + `Corral / floor: p50 ${(q(spreads, 0.5) / q(floor, 0.5)).toFixed(2)}×`);
     const m = new Map(keys.map((k) => [k, Buffer.from(current.get(k)!)]));
     const ds = await DataSet.open(admin, 'bench');
     const mapNs = nsPerGet((k) => m.get(k), keys);

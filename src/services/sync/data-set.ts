@@ -4,6 +4,7 @@ import type { ServiceChannel } from '../../client/service-channel.js';
 import { CorralError, isCorralError } from '../../protocol/corral-error.js';
 import type { ServiceMessage } from '../../protocol/service-envelope.js';
 import { FarmClock } from '../clock/farm-clock.js';
+import { atInstant } from './instant-timer.js';
 import {
   decodePage, decodeTable, encodeFetch, encodeReport, encodeWatch, MAX_PAGE_BYTES, SyncFrame, type SyncTable,
 } from './sync-frames.js';
@@ -66,18 +67,10 @@ interface Staged extends Version {
 
 const now = (): number => performance.now();
 
-/** The activation timer fires this early; a blocking wait covers the rest (see `arm`). */
-const WAKE_EARLY_MS = 4;
 /** After a swap, the report and the next poll go out within this many ms, at random. */
 const REPORT_SPREAD_MS = 50;
 /** After staging, the farm clock is re-measured within this many ms (or half the time left). */
 const CLOCK_REFRESH_WITHIN_MS = 2000;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Blocks this thread for `ms` (sub-millisecond precise: a futex wait, no spinning). */
-function sleepBlocking(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 /**
  * A data set on one server [P-13] (seed 001, Fig. 4, web server 102): an
@@ -93,7 +86,7 @@ export class DataSet extends EventEmitter<DataSetEvents> {
   private active: Version = { id: '', values: new Map() };
   private staged: Staged | undefined;
   private table: SyncTable | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: () => void = () => undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -189,7 +182,7 @@ export class DataSet extends EventEmitter<DataSetEvents> {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.cancelTimer();
     clearInterval(this.pollTimer);
     this.channel.off('push', this.onPush);
     this.client.off('reconnect', this.onReconnect);
@@ -303,33 +296,22 @@ export class DataSet extends EventEmitter<DataSetEvents> {
   }
 
   private unstage(): void {
-    clearTimeout(this.timer);
+    this.cancelTimer();
     this.staged = undefined;
   }
 
   /**
    * Fires at the instant by this process's farm clock (seed 001, Fig. 6,
    * step 250: the activation time corrected by the clock difference); a
-   * version staged after its instant activates at once, late. A timer wakes
-   * the process a few milliseconds early (timers have 1 ms steps and wake
-   * late on a busy machine) and a blocking wait, which sleeps in the kernel
-   * rather than spinning, covers the rest to the instant: fifty servers on
-   * two cores spinning through the same millisecond would delay each other.
+   * version staged after its instant activates at once, late.
    */
   private arm(s: Staged): void {
-    clearTimeout(this.timer);
-    const fire = (): void => {
+    this.cancelTimer();
+    this.cancelTimer = atInstant(() => s.at - this.farmNow(), () => {
       if (this.staged !== s || this.closed) return;
-      const left = s.at - this.farmNow();
-      if (left > WAKE_EARLY_MS) {
-        this.timer = setTimeout(fire, left - WAKE_EARLY_MS);
-        return;
-      }
-      if (left > 0) sleepBlocking(left);
       this.staged = undefined;
       this.swap(s, s.at, s.completedAt > s.at, false, s.retrieval.ms);
-    };
-    fire();
+    });
   }
 
   /** The pointer swap (seed 001, claim 4): one assignment; readers see the old version or the new one. */
