@@ -272,8 +272,9 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
    * Inbound backpressure [P-1.7]: past the limits the decoder pauses and
    * the socket is not read (frames already read wait in the decoder); both
    * resume once publishes fall to half their limits, a query slot is free
-   * and the replies queued fall to half their bound. Resuming is deferred to a later
-   * turn, so frames are never decoded inside a commit's acknowledgements.
+   * and the replies queued fall to half their bound. Resuming is deferred
+   * to a later turn, so frames are never decoded inside a commit's
+   * acknowledgements.
    */
   private updateReading(): void {
     const l = this.host.limits;
