@@ -78,6 +78,9 @@ export async function runNonReadersBenchmark(): Promise<void> {
     const during = procMemory(pid).vmRss;
     const paused = await gauge(hub.httpUrl, 'corral_connections_reading_paused');
     const queued = await gauge(hub.httpUrl, 'corral_outbound_bytes');
+    // Where the resident memory is: JavaScript objects (heap) or buffers outside it (external: socket reads, queued frames).
+    const heapUsed = await gauge(hub.httpUrl, 'corral_process_nodejs_heap_size_used_bytes');
+    const external = await gauge(hub.httpUrl, 'corral_process_nodejs_external_memory_bytes');
     const started = performance.now();
     const client = await connect(hub.url, { connectTimeoutMs: 30_000 });
     const sub = await client.subscribe('well.behaved', 'audit', { from: 'earliest' });
@@ -97,9 +100,9 @@ export async function runNonReadersBenchmark(): Promise<void> {
     const sent = floods.reduce((n, f) => n + f.written(), 0);
     console.log(`\n### Non-reading clients: ${CONNECTIONS} connections, each writing up to ${FLOOD_BYTES / 1024} KiB of QUERY frames it never reads the answers of (--stall-timeout ${STALL_TIMEOUT})\n`);
     console.log(markdownTable(
-      ['hub RSS before MB', 'RSS while flooded MB', 'peak RSS (VmHWM) MB', 'QUERY bytes sent MB', 'connections not read from', 'replies queued in the hub MB',
+      ['hub RSS before MB', 'RSS while flooded MB', 'peak RSS (VmHWM) MB', 'heap used while flooded MB', 'external while flooded MB', 'QUERY bytes sent MB', 'connections not read from', 'replies queued in the hub MB',
         'connections cut off', 'well-behaved client served', 'its handshake + publish + delivery ms'],
-      [[mb(before), mb(during), mb(peak), mb(sent), String(paused), (queued / 1024 / 1024).toFixed(1), String(cut), delivered ? 'yes' : 'NO', servedMs.toFixed(0)]],
+      [[mb(before), mb(during), mb(peak), mb(heapUsed), mb(external), mb(sent), String(paused), (queued / 1024 / 1024).toFixed(1), String(cut), delivered ? 'yes' : 'NO', servedMs.toFixed(0)]],
     ));
   } finally {
     await hub.process.stop();

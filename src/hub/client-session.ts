@@ -82,7 +82,10 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
     this.decoder = new FrameDecoder(this, Math.min(host.limits.maxHandshakeFrameBytes, host.limits.maxFrameBytes));
     this.outbound = new OutboundQueue(socket, host.outboundBudget, () => this.outputTaken());
     host.outboundBudget.opened();
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    // [P-1.7] Read on demand (no 'data' flow): a read is asked for only
+    // while the decoder takes frames, so a connection the hub stopped reading
+    // holds the rest of one read, not also a read Node made ahead.
+    socket.on('readable', () => this.readInput());
     socket.on('error', (err) => host.logger.debug({ err, session: this.id }, 'connection error'));
     socket.on('close', () => this.teardown());
     this.handshakeTimer = setTimeout(() => {
@@ -266,11 +269,12 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
   }
 
   /**
-   * Inbound backpressure [P-1.7]: past the limits the socket and the decoder
-   * pause (frames already read wait in the decoder), and resume once
-   * publishes fall to half their limits, a query slot is free and the
-   * replies queued fall to half their bound. Resuming is deferred to a later
-   * turn, so frames are never decoded inside a commit's acknowledgements.
+   * Inbound backpressure [P-1.7]: past the limits the decoder pauses and
+   * the socket is not read (frames already read wait in the decoder); both
+   * resume once publishes fall to half their limits, a query slot is free
+   * and the replies queued fall to half their bound. Resuming is deferred
+   * to a later turn, so frames are never decoded inside a commit's
+   * acknowledgements.
    */
   private updateReading(): void {
     const l = this.host.limits;
@@ -280,7 +284,6 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
         || this.pendingQueries >= l.maxPendingQueriesPerConnection || replies > l.maxQueuedReplyBytes) {
         this.readingPaused = true;
         this.decoder.pause();
-        this.socket.pause();
         this.watchStall();
       }
       return;
@@ -296,9 +299,19 @@ export class ClientSession implements DeliveryTarget, PublishAckTarget, ServiceC
       this.resumeQueued = false;
       if (this.state === 'closed') return;
       this.readingPaused = false;
-      this.socket.resume();
+      // What the decoder holds first: the socket is read again only once it has taken all of it.
       this.decoder.resume();
+      this.readInput();
     });
+  }
+
+  /** Feeds the decoder what the socket has read, one read at a time, until reading pauses. */
+  private readInput(): void {
+    while (!this.readingPaused) {
+      const chunk = this.socket.read() as Buffer | null;
+      if (chunk === null) return;
+      this.decoder.push(chunk);
+    }
   }
 
   /**

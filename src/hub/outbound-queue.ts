@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { ownedBuffer } from '../protocol/owned-buffer.js';
 
 /** Where the bytes queued to every connection are counted together. */
 export interface OutboundAccount {
@@ -67,7 +68,8 @@ export class OutboundQueue {
   flush(): void {
     this.flushQueued = false;
     if (this.out.length === 0 || this.discarded) return;
-    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    // What is written may wait in the socket for as long as the client does not read.
+    const chunk = ownedBuffer(this.out, this.outBytes);
     const bytes = this.outBytes;
     const replies = this.outReplyBytes;
     this.out = [];

@@ -20,7 +20,11 @@ export async function listenTcp(hub: Hub, host: string, port: number, tls?: TlsI
     socket.setKeepAlive(true, 30_000);
     hub.accept(socket);
   };
-  const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, accept) : createServer({ noDelay: true }, accept);
+  // highWaterMark 0: Node reads a socket only when the session asks (one read
+  // of up to 64 KiB each time), never ahead into a buffer of its own; see
+  // ClientSession.readInput. Writes are unaffected: the session counts them by
+  // their callbacks. (A TLS socket keeps Node's default: its server has no such option.)
+  const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, accept) : createServer({ noDelay: true, highWaterMark: 0 }, accept);
   await listen(server, host, port);
   return server;
 }
