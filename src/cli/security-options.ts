@@ -17,6 +17,11 @@ export function readSecretFile(path: string): string {
   return token;
 }
 
+/** A secret given inline or by file (`--token` / `--token-file` and the like): the file wins when both could apply. */
+export function secretFrom(value: string | undefined, file: string | undefined): string | undefined {
+  return file !== undefined ? readSecretFile(file) : value;
+}
+
 /**
  * The hub's credentials from `--token` / `--token-file` (one credential
  * that may do everything) and `--credentials <file>` (JSON, docs/security.md);
@@ -27,7 +32,7 @@ export function loadAccess(opts: { token?: string; tokenFile?: string; credentia
     throw new CorralError('INVALID_ARGUMENT', 'give the token once: --token (CORRAL_TOKEN) or --token-file (CORRAL_TOKEN_FILE)');
   }
   const specs: CredentialSpec[] = [];
-  const shared = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
+  const shared = secretFrom(opts.token, opts.tokenFile);
   if (shared !== undefined) specs.push({ name: 'token', token: shared, admin: true });
   if (opts.credentials !== undefined) specs.push(...readCredentialsFile(opts.credentials));
   return specs.length > 0 ? new AccessControl(specs) : undefined;
@@ -79,8 +84,7 @@ export function loadPeerAccess(opts: {
   if (opts.tlsCa !== undefined && opts.tlsCert === undefined) {
     throw new CorralError('INVALID_ARGUMENT', '--tls-ca is whom this hub trusts when it speaks TLS to the other hubs: it needs --tls-cert and --tls-key');
   }
-  const token = opts.peerTokenFile !== undefined ? readSecretFile(opts.peerTokenFile)
-    : opts.peerToken ?? (opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token);
+  const token = secretFrom(opts.peerToken, opts.peerTokenFile) ?? secretFrom(opts.token, opts.tokenFile);
   const tls = opts.tlsCert === undefined ? undefined : { ca: opts.tlsCa === undefined ? undefined : readPem(opts.tlsCa, 'TLS CA file') };
   return { token, tls };
 }

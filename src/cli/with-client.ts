@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { connect, type Client } from '../client/index.js';
 import { parseHubUrl } from '../protocol/hub-url.js';
 import { isCorralError } from '../protocol/corral-error.js';
-import { readPem, readSecretFile } from './security-options.js';
+import { readPem, secretFrom } from './security-options.js';
 
 export const DEFAULT_URL = 'corral://127.0.0.1:7400';
 
@@ -37,7 +37,7 @@ export function addClientOptions(cmd: Command): Command {
 
 /** Connects, runs `fn`, and closes the client however `fn` ends. */
 export async function withClient<T>(name: string, opts: ClientCommandOptions, fn: (client: Client) => Promise<T>): Promise<T> {
-  const token = opts.tokenFile !== undefined ? readSecretFile(opts.tokenFile) : opts.token;
+  const token = secretFrom(opts.token, opts.tokenFile);
   const tls = opts.ca !== undefined ? { ca: readPem(opts.ca, 'CA file') } : undefined;
   const client = await connect(opts.url, { token, name: `corral-cli/${name}`, tls });
   // Never silent while the hub is away: a command waiting on a reconnect says so, and keeps saying so.

@@ -42,24 +42,28 @@ async function buffersAfterGc(hub: HubProcess): Promise<number> {
   return metric(hub, 'corral_process_nodejs_external_memory_bytes');
 }
 
-/** A hub that collects its garbage on SIGUSR2. */
-function startMeasuredHub(stallTimeout: string): Promise<HubProcess> {
-  return startHub({
-    args: ['--max-connections', String(CONNECTIONS + 50), '--stall-timeout', stallTimeout],
-    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${GC_HOOK}` },
+/** For the enclosing describe: a hub that collects its garbage on SIGUSR2, started before its tests and removed after them. */
+function measuredHub(stallTimeout: string): () => HubProcess {
+  let hub: HubProcess | undefined;
+  before(async () => {
+    hub = await startHub({
+      args: ['--max-connections', String(CONNECTIONS + 50), '--stall-timeout', stallTimeout],
+      env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${GC_HOOK}` },
+    });
   });
+  after(async () => {
+    await hub?.stop();
+    if (hub) removeDir(hub.dataDir);
+  });
+  return () => hub!;
 }
 
 describe('hub: memory held for clients that do not read (issue 9: 1,000 of them under 300 MB)', () => {
-  let hub: HubProcess;
   // No flooder is closed as stalled during the test: the point is connections that stay.
-  before(async () => { hub = await startMeasuredHub('10m'); });
-  after(async () => {
-    await hub.stop();
-    removeDir(hub.dataDir);
-  });
+  const measured = measuredHub('10m');
 
   it(`${CONNECTIONS} connections that send QUERY frames and never read cost the hub at most ${HELD_PER_CONNECTION / 1024} KiB of buffers each; a new client is served (PING, publish, delivery)`, { timeout: 240_000 }, async () => {
+    const hub = measured();
     const flooders = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawConnection.hello(hub.port)));
     const idle = await buffersAfterGc(hub);
     for (const c of flooders) flood(c, QUERY, FLOOD_BYTES);
@@ -78,17 +82,13 @@ describe('hub: memory held for clients that do not read (issue 9: 1,000 of them 
 });
 
 describe('hub: clients cut off for not reading are freed', () => {
-  let hub: HubProcess;
-  before(async () => { hub = await startMeasuredHub('2s'); });
-  after(async () => {
-    await hub.stop();
-    removeDir(hub.dataDir);
-  });
+  const measured = measuredHub('2s');
 
   // Fewer: a connection is cut off only once the kernel's buffers are full of its replies, and answering that many QUERYs takes the hub's CPU.
   const cutOff = 50;
 
   it(`${cutOff} connections closed with SLOW_READER leave the hub's buffers as they were before they connected`, { timeout: 240_000 }, async () => {
+    const hub = measured();
     const idle = await buffersAfterGc(hub);
     const flooders = await Promise.all(Array.from({ length: cutOff }, () => RawConnection.hello(hub.port)));
     for (const c of flooders) flood(c, QUERY, FLOOD_BYTES);
