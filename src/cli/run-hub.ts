@@ -35,6 +35,8 @@ export interface RunHubOptions {
   advertise: string | undefined;
   /** Cluster lease: a hub silent this long loses its topics. */
   leaseMs: number;
+  /** Cluster: a PostgreSQL operation unanswered this long fails; default 30 s. */
+  storeTimeoutMs?: number;
   /** Cluster: how often load is levelled (0 = never). */
   rebalanceMs: number;
   /** TLS on both ports (`corrals://`, `https://`); undefined = plain TCP and HTTP. */
@@ -72,7 +74,7 @@ function addressOf(server: Server): { host: string; port: number } {
  * directory's lock makes the journal its store's only writer.
  */
 async function openStores(opts: RunHubOptions, lock: DataDirLock | undefined, logger: Logger): Promise<Stores> {
-  if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability });
+  if (lock === undefined) return openPostgresStores({ url: opts.store!, durability: opts.durability, timeoutMs: opts.storeTimeoutMs });
   const dataDir = resolve(opts.dataDir);
   let sqlite: Stores;
   try {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from './config-file.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../store/postgres/open-postgres-stores.js';
 import { parseDuration } from './parse-duration.js';
 import { loadAccess, loadPeerAccess, loadTlsIdentity } from './security-options.js';
 import { runHub } from './run-hub.js';
@@ -29,6 +30,7 @@ interface StartOptions {
   store?: string;
   advertise?: string;
   lease: number;
+  storeTimeout: number;
   rebalanceInterval: number;
   host: string;
   port: number;
@@ -69,6 +71,8 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--store <url>', 'cluster mode: postgres://user:pass@host:port/db shared by every hub').env('CORRAL_STORE').argParser(postgresUrl))
     .addOption(new Option('--advertise <host:port>', 'cluster mode: the address other hubs redirect clients to').env('CORRAL_ADVERTISE'))
     .addOption(new Option('--lease <ms>', 'cluster mode: a hub silent this long loses its topics').default(5000).argParser(wholeNumber(1)))
+    .addOption(new Option('--store-timeout <duration>', 'cluster mode: a PostgreSQL operation unanswered this long fails as STORE_UNAVAILABLE '
+      + '(a publish waiting on it is answered with that error, a retryable one) (5s, 1m)').env('CORRAL_STORE_TIMEOUT').default(DEFAULT_STORE_TIMEOUT_MS, '30s').argParser(parseDuration))
     .addOption(new Option('--rebalance-interval <ms>', 'cluster mode: how often topics are levelled across hubs (0 = never)').default(5000).argParser(wholeNumber(0)))
     .addOption(new Option('--host <host>', 'address to listen on for clients').env('CORRAL_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <n>', 'client protocol port (0 = any free port)').env('CORRAL_PORT').default(7400).argParser(portNumber))
@@ -122,7 +126,7 @@ export function addStartCommand(program: Command): void {
     })
     .action(async (o: StartOptions) => {
       const running = await runHub({
-        dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
+        dataDir: o.data, store: o.store, advertise: o.advertise, leaseMs: o.lease, storeTimeoutMs: o.storeTimeout, rebalanceMs: o.rebalanceInterval, host: o.host, port: o.port, httpHost: o.httpHost, httpPort: o.httpPort,
         access: loadAccess(o), tls: loadTlsIdentity(o), peer: loadPeerAccess(o), durability: o.durability, logLevel: o.logLevel,
         services: { countersBranchIntervalMs: o.countersBranchInterval },
         limits: { maxPayloadBytes: o.maxPayload, maxFrameBytes: o.maxPayload + 64 * 1024, maxConnections: o.maxConnections,

@@ -7,6 +7,7 @@ import { eventually } from '../support/eventually.js';
 import { startPostgres, type PostgresServer } from '../support/embedded-postgres.js';
 import { startHub, type HubProcess } from '../support/hub-process.js';
 import { RawConnection } from '../support/raw-connection.js';
+import { readPayloads } from '../support/read-payloads.js';
 
 const LEASE_MS = 1000;
 
@@ -155,14 +156,7 @@ describe('cluster failover', () => {
     assert.notEqual(answer.type, FrameType.PUBLISH_ACK, 'the stale owner must not acknowledge');
     direct.close();
     await fresh.publish('stale.topic', 'three');
-    const sub = await fresh.subscribe('stale.topic', 'check', { from: 'earliest' });
-    const payloads: string[] = [];
-    for await (const m of sub) {
-      payloads.push(m.payload.toString());
-      m.ack();
-      if (payloads.length === 3) break;
-    }
-    assert.deepEqual(payloads, ['one', 'two', 'three']);
+    assert.deepEqual(await readPayloads(fresh, 'stale.topic', 'check', 3), ['one', 'two', 'three']);
   });
 
   it('a graceful shutdown of an owner hands its topics over without errors visible to clients', async () => {

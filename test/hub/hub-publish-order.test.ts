@@ -6,6 +6,7 @@ import { FrameType } from '../../src/protocol/frame-type.js';
 import { PROTOCOL_VERSION, PUBLISH_ORDER_FEATURE, type ErrorFrame, type Frame, type PublishAckFrame, type WelcomeFrame } from '../../src/protocol/frames.js';
 import { removeDir, startHub, tempDir, type HubProcess } from '../support/hub-process.js';
 import { RawConnection } from '../support/raw-connection.js';
+import { readPayloads } from '../support/read-payloads.js';
 
 type Answer = PublishAckFrame | ErrorFrame;
 
@@ -40,14 +41,7 @@ function refusedWith(a: Answer, code: keyof typeof ERROR_CODES): void {
 async function storedPayloads(hub: HubProcess, topic: string, n: number): Promise<string[]> {
   const client = await Client.connect(hub.url);
   try {
-    const sub = await client.subscribe(topic, 'audit', { from: 'earliest' });
-    const out: string[] = [];
-    for await (const m of sub) {
-      out.push(m.payload.toString());
-      m.ack();
-      if (out.length === n) break;
-    }
-    return out;
+    return await readPayloads(client, topic, 'audit', n);
   } finally {
     await client.close();
   }

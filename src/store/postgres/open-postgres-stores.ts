@@ -1,8 +1,9 @@
 import type { Durability, Stores } from '../stores.js';
-import { connectPostgres, type PostgresSql } from './postgres-connection.js';
+import { connectPostgres, type PostgresConnectOptions, type PostgresSql } from './postgres-connection.js';
 import { PostgresMessageLog } from './postgres-message-log.js';
 import { PostgresMetadataStore } from './postgres-metadata-store.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { PostgresPool } from './postgres-pool.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardStore } from './postgres-store-error.js';
 
@@ -16,7 +17,14 @@ export interface OpenPostgresStoresOptions {
   logConnections?: number;
   /** Connections of the metadata pool; default 4. */
   metadataConnections?: number;
+  /**
+   * A store operation unanswered this long fails as STORE_UNAVAILABLE (the
+   * schema migration at open excepted); default 30 s.
+   */
+  timeoutMs?: number;
 }
+
+export const DEFAULT_STORE_TIMEOUT_MS = 30_000;
 
 /**
  * Opens both stores on one PostgreSQL database, migrating its schema first
@@ -54,16 +62,22 @@ export async function openPostgresStores(opts: OpenPostgresStoresOptions): Promi
     } finally {
       await migrator.end({ timeout: 5 });
     }
-    const metadataSql = await connectPostgres({ url: opts.url, schema, max: opts.metadataConnections ?? 4, synchronousCommit: 'on' });
+    const metadataOpts: PostgresConnectOptions = { url: opts.url, schema, max: opts.metadataConnections ?? 4, synchronousCommit: 'on' };
+    const metadataSql = await connectPostgres(metadataOpts);
     let logSql: PostgresSql;
     const logConnections = opts.logConnections ?? 8;
+    const logOpts: PostgresConnectOptions = { url: opts.url, schema, max: logConnections, synchronousCommit: logSynchronousCommit };
     try {
-      logSql = await connectPostgres({ url: opts.url, schema, max: logConnections, synchronousCommit: logSynchronousCommit });
+      logSql = await connectPostgres(logOpts);
     } catch (err) {
       await metadataSql.end({ timeout: 1 });
       throw err;
     }
-    return postgresStores(new PostgresMetadataStore(metadataSql, new PostgresSession(opts.url, schema)), new PostgresMessageLog(logSql, Math.max(1, Math.floor(logConnections / 2))));
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    return postgresStores(
+      new PostgresMetadataStore(new PostgresPool(metadataOpts, metadataSql, timeoutMs), new PostgresSession(opts.url, schema, timeoutMs)),
+      new PostgresMessageLog(new PostgresPool(logOpts, logSql, timeoutMs), Math.max(1, Math.floor(logConnections / 2))),
+    );
   });
 }
 

@@ -2,7 +2,7 @@ import { CorralError } from '../../protocol/corral-error.js';
 import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
 import { type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
 import { PG_ARRAY } from './postgres-array-types.js';
-import { guardStore } from './postgres-store-error.js';
+import type { PostgresPool } from './postgres-pool.js';
 
 interface TopicRow {
   name: string;
@@ -80,13 +80,21 @@ function splitCalls(batches: readonly TopicBatch[]): TopicBatch[][] {
  */
 export class PostgresMessageLog implements MessageLog {
   constructor(
-    private readonly sql: PostgresSql,
+    private readonly pool: PostgresPool,
     /** Appends in flight at once, each on a connection of its own; the pool's other connections serve reads and trims. */
     readonly appendConcurrency = 1,
   ) {}
 
+  private get sql(): PostgresSql {
+    return this.pool.sql;
+  }
+
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return this.pool.guard(op);
+  }
+
   claim(topic: string, epoch: number): Promise<TopicBounds> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const row = await this.sql.begin(async (tx) => {
         // A claim is durable whatever the log's durability: an ownership
         // change lost in a database crash would let two hubs write under
@@ -107,7 +115,7 @@ export class PostgresMessageLog implements MessageLog {
 
   append(batches: readonly TopicBatch[]): Promise<boolean[]> {
     if (batches.length === 0) return Promise.resolve([]);
-    return guardStore(async () => {
+    return this.guard(async () => {
       batches.forEach(checkConsecutive);
       const calls = splitCalls(batches);
       if (calls.length === 1) return this.callAppend(this.sql, batches);
@@ -162,7 +170,7 @@ export class PostgresMessageLog implements MessageLog {
     // The running byte count stops after the record that crosses maxBytes; the
     // first record always passes (0 bytes before it), so at least one returns.
     const maxBytes = Math.max(1, limit.maxBytes);
-    return guardStore(async () => {
+    return this.guard(async () => {
       const rows = await this.sql<RecordRow[]>`
         SELECT seq, ts, key, payload, producer_id, producer_seq FROM (
           SELECT r.seq, r.ts, r.key, r.payload, r.producer_id, r.producer_seq,
@@ -181,7 +189,7 @@ export class PostgresMessageLog implements MessageLog {
 
   trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
     if (epoch === undefined) return this.trimUnfenced(topic, throughSeq);
-    return guardStore(async () => {
+    return this.guard(async () => {
       // Fenced, in one statement (a client-side transaction would let a hub
       // paused between its statements hold the topic row's lock against the
       // new owner's claim): the topic row is locked first, so a claim that
@@ -208,7 +216,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   private trimUnfenced(topic: string, throughSeq: number): Promise<number> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       // The bound comes from the statement's snapshot and never exceeds the
       // last_seq it saw, so every record at or below it is committed and an
       // append committing meanwhile (above last_seq) is untouched. Only the
@@ -231,7 +239,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const [row] = await this.sql<[{ seq: number }]>`
         SELECT coalesce(max(seq), 0) AS seq FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic}) AND ts < ${beforeMs}`;
@@ -240,7 +248,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   bounds(topic: string): Promise<TopicBounds | undefined> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const rows = await this.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics WHERE name = ${topic}`;
       const row = rows[0];
       return row === undefined ? undefined : toBounds(row);
@@ -248,14 +256,14 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   topics(): Promise<TopicBounds[]> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const rows = await this.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics ORDER BY name`;
       return rows.map(toBounds);
     });
   }
 
   usage(topic: string): Promise<{ records: number; bytes: number }> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const [row] = await this.sql<[{ records: number; bytes: number }]>`
         SELECT count(*) AS records, coalesce(sum(octet_length(payload)), 0)::bigint AS bytes FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})`;
@@ -264,7 +272,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   producers(topic: string, limit: number): Promise<ProducerState[]> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       // Sorts the topic's producer rows (no index: pruning keeps them few).
       const rows = await this.sql<Array<{ producer_id: string; producer_seq: number; seq: number; last_used: number }>>`
         SELECT producer_id, producer_seq, seq, last_used FROM corral_producers
@@ -276,7 +284,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   pruneProducers(topic: string, prune: ProducerPrune): Promise<number> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const [row] = await this.sql<[{ deleted: number }]>`
         WITH t AS (SELECT id FROM corral_topics WHERE name = ${topic}),
         kept AS (
@@ -294,7 +302,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       // A range of the primary key: bounded by toSeq - fromSeq, whatever the topic holds.
       const rows = await this.sql<Array<{ seq: number; producer_seq: number }>>`
         SELECT seq, producer_seq FROM corral_records
@@ -306,6 +314,6 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   close(): Promise<void> {
-    return this.sql.end({ timeout: 5 });
+    return this.pool.end();
   }
 }

@@ -3,7 +3,8 @@ import type { Fence, ManyEntry, MetadataBatch, MetadataEntry, MetadataStore, Put
 import { type PostgresSql } from './postgres-connection.js';
 import { PG_ARRAY } from './postgres-array-types.js';
 import type { PostgresSession } from './postgres-session.js';
-import { guardStore, isSessionEnded } from './postgres-store-error.js';
+import type { PostgresPool } from './postgres-pool.js';
+import { isSessionEnded } from './postgres-store-error.js';
 
 interface EntryRow {
   key: string;
@@ -59,12 +60,20 @@ function fencedError(fence: Fence, raised: number | null | undefined): CorralErr
  */
 export class PostgresMetadataStore implements MetadataStore {
   constructor(
-    private readonly sql: PostgresSql,
+    private readonly pool: PostgresPool,
     private readonly session: PostgresSession,
   ) {}
 
+  private get sql(): PostgresSql {
+    return this.pool.sql;
+  }
+
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return this.pool.guard(op);
+  }
+
   get(key: string): Promise<MetadataEntry | undefined> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const rows = await this.sql<EntryRow[]>`
         SELECT key, value, version, expires_at FROM corral_metadata
         WHERE key = ${key} AND corral_entry_live(expires_at, owner_session)`;
@@ -74,7 +83,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   put(key: string, value: string, opts: PutOptions = {}): Promise<PutResult> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const session = opts.ephemeral === true ? await this.session.id() : null;
       const fence = opts.fence;
       let rows: PutRow[];
@@ -118,7 +127,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const rows = keys.map((k) => merged.get(k)!);
     const fenceKeys = [...new Set(rows.flatMap((r) => (r.fence === undefined ? [] : [r.fence.key])))];
     const { sql } = this;
-    return guardStore(async () => {
+    return this.guard(async () => {
       // Fence rows are locked, and rows written, in key order, so that two
       // overlapping putMany calls lock them in the same order and cannot deadlock.
       const written = await sql<Array<{ key: string }>>`
@@ -154,7 +163,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const rows = keys.map((k) => merged.get(k)!);
     const deletes = [...new Set(batch.deletes)].filter((k) => !merged.has(k));
     const { sql } = this;
-    return guardStore(async () => {
+    return this.guard(async () => {
       // One statement, like every fenced write here: the fence row is locked
       // first, and the deletes and puts happen only if it was not raised above.
       const [row] = await sql<[{ raised: string | null }]>`
@@ -187,7 +196,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {
     const expected = expectedVersion ?? null;
-    return guardStore(async () => {
+    return this.guard(async () => {
       if (fence === undefined) {
         const rows = await this.sql`
           DELETE FROM corral_metadata
@@ -215,7 +224,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   list(prefix: string): Promise<MetadataEntry[]> {
     const upper = prefixUpperBound(prefix);
-    return guardStore(async () => {
+    return this.guard(async () => {
       const rows = upper === undefined
         ? await this.sql<EntryRow[]>`
             SELECT key, value, version, expires_at FROM corral_metadata
@@ -230,7 +239,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   now(): Promise<number> {
-    return guardStore(async () => {
+    return this.guard(async () => {
       const [row] = await this.sql<[{ now: number }]>`SELECT corral_now_ms() AS now`;
       if (row === undefined) throw new Error('corral_now_ms returned no row');
       return row.now;
@@ -238,6 +247,6 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.session.close(), this.sql.end({ timeout: 5 })]);
+    await Promise.all([this.session.close(), this.pool.end()]);
   }
 }

@@ -1,4 +1,5 @@
 import { createPostgresPool, type PostgresSql } from './postgres-connection.js';
+import { guardStore } from './postgres-store-error.js';
 
 /** One store session: its own connection, and the id its advisory lock holds. */
 interface LiveSession {
@@ -23,6 +24,8 @@ export class PostgresSession {
   constructor(
     private readonly url: string,
     private readonly schema: string,
+    /** A session start unanswered by then fails, and the next write starts another; undefined = no limit. */
+    private readonly deadlineMs?: number,
   ) {}
 
   /** The id of the live session, starting one if there is none. */
@@ -44,11 +47,11 @@ export class PostgresSession {
       // Only this session's own connection ends it, not one of an earlier session.
       dedicated: { onclose: () => { if (this.live?.sql === sql) this.ended(); } },
     });
-    const id = (async () => {
+    const id = guardStore(async () => {
       const [row] = await sql<[{ id: number }]>`SELECT corral_session_start() AS id`;
       if (row === undefined) throw new Error('corral_session_start returned no row');
       return row.id;
-    })();
+    }, this.deadlineMs);
     id.catch(() => { if (this.live?.sql === sql) this.ended(); });
     return { sql, id };
   }

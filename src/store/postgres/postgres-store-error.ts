@@ -60,11 +60,29 @@ export function isSessionEnded(err: unknown): boolean {
   return err instanceof postgres.PostgresError && err.code === SQLSTATE_SESSION_ENDED;
 }
 
-/** Runs a store operation, turning its failure into a Corral error. */
-export async function guardStore<T>(op: () => Promise<T>): Promise<T> {
+/**
+ * Runs a store operation, turning its failure into a Corral error. With a
+ * deadline, an operation still unanswered by then fails as STORE_UNAVAILABLE:
+ * a server whose machine vanished without a reset leaves a query waiting on
+ * TCP retransmissions for many minutes, and the driver can lose a query sent
+ * just as its connection breaks (porsager/postgres#1130), which then never
+ * settles. Whether the abandoned operation took effect is unknown, as after
+ * any lost connection; the caller treats it the same way.
+ */
+export async function guardStore<T>(op: () => Promise<T>, deadlineMs?: number, onExpired?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await op();
+    if (deadlineMs === undefined) return await op();
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onExpired?.();
+        reject(new CorralError('STORE_UNAVAILABLE', `PostgreSQL did not answer within ${deadlineMs} ms`));
+      }, deadlineMs);
+    });
+    return await Promise.race([op(), expired]);
   } catch (err) {
     throw postgresStoreError(err);
+  } finally {
+    clearTimeout(timer);
   }
 }
