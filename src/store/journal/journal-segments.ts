@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorralError } from '../../protocol/corral-error.js';
@@ -25,7 +26,8 @@ export interface JournalContents {
 
 /**
  * The journal's files: entries are appended to the active segment with one
- * write and (durability fsync) one fdatasync each; a segment is sealed once
+ * write (synchronous: a copy into the page cache) and (durability fsync) one
+ * fdatasync each, off the event loop; a segment is sealed once
  * it is large, and deleted once the store behind holds all of its entries.
  * Every operation runs in turn, so a seal never overlaps a write.
  */
@@ -100,8 +102,12 @@ export class JournalSegments {
     return this.#serial(async () => {
       if (this.#broken) throw new CorralError('STORE_UNAVAILABLE', `the journal failed earlier (${this.#broken.message}); restart the hub`);
       try {
+        // The write only copies into the page cache: on the event loop it takes
+        // microseconds, where the trip through the thread pool and back doubled
+        // W2's p99 in process mode (docs/benchmarks.md). The fdatasync, which
+        // waits for the disk, stays off the loop.
         let written = 0;
-        while (written < bytes.length) written += (await this.#active.write(bytes, written, bytes.length - written)).bytesWritten;
+        while (written < bytes.length) written += writeSync(this.#active.fd, bytes, written, bytes.length - written);
         if (this.durability === 'fsync') await this.#active.datasync();
       } catch (err) {
         // After a failed write or fdatasync the file's tail is unknown (and the
