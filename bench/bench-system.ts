@@ -47,10 +47,20 @@ export interface ServerMemory {
   vmHwm: number;
 }
 
+/** What the server process has spent so far, read before and after a workload. */
+export interface ServerCounters {
+  /** Bytes the server process caused to be written to storage (`write_bytes` of /proc/<pid>/io: whole pages as they are dirtied). */
+  bytesWritten: number;
+  /** The server's event-loop delay p99 since the previous reading, ms, where it reports one (Corral). */
+  eventLoopP99Ms: number | undefined;
+}
+
 /** A running server with a fresh, empty data directory. */
 export interface BenchSystem {
   connect(name: string): Promise<BenchClient>;
   serverMemory(): Promise<ServerMemory>;
+  /** Where the server is one process on this machine (not a cluster). */
+  serverCounters?(): Promise<ServerCounters>;
   /** Stops the server and removes its data directory. */
   stop(): Promise<void>;
 }

@@ -1,10 +1,22 @@
-import type { Latency, Measurement, Memory, Throughput } from './workloads/measurement.js';
+import type { Latency, Measurement, Memory, ServerCost, Throughput } from './workloads/measurement.js';
 
 /** The middle value (the mean of the two middle ones for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of each server figure across runs, where every run has them. */
+function medianCost(costs: ReadonlyArray<ServerCost | undefined>): ServerCost | undefined {
+  const all = costs.filter((c): c is ServerCost => c !== undefined);
+  if (all.length === 0 || all.length < costs.length) return undefined;
+  const loop = all.map((c) => c.eventLoopP99Ms).filter((v): v is number => v !== undefined);
+  return {
+    bytesPerMessage: median(all.map((c) => c.bytesPerMessage)),
+    eventLoopP99Ms: loop.length === all.length ? median(loop) : undefined,
+    rssAfter: median(all.map((c) => c.rssAfter)),
+  };
 }
 
 /**
@@ -17,13 +29,14 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
   switch (first.kind) {
     case 'throughput': {
       const rs = runs as readonly Throughput[];
-      return { ...first, seconds: median(rs.map((r) => r.seconds)), perSecond: median(rs.map((r) => r.perSecond)) };
+      return { ...first, seconds: median(rs.map((r) => r.seconds)), perSecond: median(rs.map((r) => r.perSecond)), server: medianCost(rs.map((r) => r.server)) };
     }
     case 'latency': {
       const rs = runs as readonly Latency[];
       return {
         ...first,
         p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), p999: median(rs.map((r) => r.p999)), max: median(rs.map((r) => r.max)),
+        server: medianCost(rs.map((r) => r.server)),
       };
     }
     case 'memory': {

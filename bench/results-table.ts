@@ -1,5 +1,5 @@
 import { markdownTable } from './markdown-table.js';
-import type { Latency, Measurement, Memory, Throughput } from './workloads/measurement.js';
+import type { Latency, Measurement, Memory, ServerCost, Throughput } from './workloads/measurement.js';
 import type { Workload } from './workloads/workload.js';
 
 /** The (median) result of one workload on one system variant, or why it failed. */
@@ -15,6 +15,14 @@ const isCorral = (system: string): boolean => system === CORRAL || system.starts
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => n.toFixed(3);
 const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+
+const SERVER_HEADER = ['B written / msg', 'loop delay p99 ms', 'RSS after MB'];
+
+/** The server's columns: bytes written to storage per message, its event-loop delay p99 (Corral), its memory after the run. */
+function serverColumns(cost: ServerCost | undefined): string[] {
+  if (cost === undefined) return ['—', '—', '—'];
+  return [int(cost.bytesPerMessage), cost.eventLoopP99Ms === undefined ? '—' : ms(cost.eventLoopP99Ms), mb(cost.rssAfter)];
+}
 
 function failed(row: ResultRow): string {
   const message = row.outcome instanceof Error ? row.outcome.message.split('\n')[0]! : '';
@@ -37,22 +45,22 @@ function bestPeer<M extends Measurement>(rows: readonly ResultRow[], kind: M['ki
 
 function throughputTable(w: Workload, rows: readonly ResultRow[]): string {
   const best = bestPeer<Throughput>(rows, 'throughput', (a, b) => a.perSecond > b.perSecond);
-  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...(best ? ['vs best peer'] : [])];
+  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...(best ? ['vs best peer'] : []), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...(best ? [''] : [])];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...(best ? [''] : []), '', '', ''];
     const ratio = best && isCorral(r.system) ? `${(r.outcome.perSecond / best.outcome.perSecond).toFixed(2)}× ${best.system}` : '—';
-    return [r.system, r.durability, int(r.outcome.perSecond), ...(best ? [ratio] : [])];
+    return [r.system, r.durability, int(r.outcome.perSecond), ...(best ? [ratio] : []), ...serverColumns(r.outcome.server)];
   }));
 }
 
 function latencyTable(rows: readonly ResultRow[]): string {
   const best = bestPeer<Latency>(rows, 'latency', (a, b) => a.p99 < b.p99);
-  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...(best ? ['vs best peer (p99)'] : [])];
+  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...(best ? ['vs best peer (p99)'] : []), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...(best ? [''] : [])];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...(best ? [''] : []), '', '', ''];
     const o = r.outcome;
     const ratio = best && isCorral(r.system) ? `${(best.outcome.p99 / o.p99).toFixed(2)}× ${best.system}` : '—';
-    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...(best ? [ratio] : [])];
+    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...(best ? [ratio] : []), ...serverColumns(o.server)];
   }));
 }
 

@@ -14,7 +14,7 @@ import { resultsTable, type ResultRow } from './results-table.js';
 import { corralVariants } from './systems/corral-system.js';
 import { peerVariants } from './systems/peer-variants.js';
 import { ALL_WORKLOADS } from './workloads/all-workloads.js';
-import type { Measurement } from './workloads/measurement.js';
+import type { Measurement, ServerCost } from './workloads/measurement.js';
 import type { Workload, WorkloadSettings } from './workloads/workload.js';
 
 /** No single run may take longer than this (the largest, M1 --full, takes about 35 min on 2 cores). */
@@ -36,11 +36,24 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-/** One run on a fresh server: started before, stopped (and its data removed) after. */
+/**
+ * One run on a fresh server: started before, stopped (and its data removed)
+ * after; where the server is one process, what it wrote to storage, its
+ * event-loop delay and its memory over the run go with the figure.
+ */
 async function runOnce(w: Workload, variant: SystemVariant, settings: WorkloadSettings): Promise<Measurement> {
   const system = await variant.start();
   try {
-    return await withTimeout(w.run(system, settings), RUN_TIMEOUT_MS, `${w.id} on ${variant.system}`);
+    const before = await system.serverCounters?.();
+    const m = await withTimeout(w.run(system, settings), RUN_TIMEOUT_MS, `${w.id} on ${variant.system}`);
+    const after = await system.serverCounters?.();
+    if (before === undefined || after === undefined || m.kind === 'memory') return m;
+    const server: ServerCost = {
+      bytesPerMessage: (after.bytesWritten - before.bytesWritten) / m.count,
+      eventLoopP99Ms: after.eventLoopP99Ms,
+      rssAfter: (await system.serverMemory()).vmRss,
+    };
+    return { ...m, server };
   } finally {
     await system.stop();
   }

@@ -135,3 +135,9 @@ export function procMemory(pid: number): { vmRss: number; vmHwm: number } {
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { vmRss: kb('VmRSS'), vmHwm: kb('VmHWM') };
 }
+
+/** Bytes the process caused to be written to storage so far, from /proc/<pid>/io (Linux). */
+export function procBytesWritten(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/^write_bytes:\s+(\d+)/m.exec(io)?.[1] ?? NaN);
+}

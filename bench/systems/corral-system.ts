@@ -2,8 +2,15 @@ import { connect, type Client } from '../../src/client/index.js';
 import type { BenchClient, BenchSystem, Consumption, Delivery, SystemVariant } from '../bench-system.js';
 import type { CorralDurability } from '../bench-options.js';
 import { launchHub } from '../hub-launcher.js';
-import { procMemory } from '../server-process.js';
+import { procBytesWritten, procMemory } from '../server-process.js';
 import { CONSUMER_WINDOW } from '../workloads/limits.js';
+
+/**
+ * prom-client samples the event loop with a timer every 10 ms (its default
+ * precision) and records the time between samples: the interval plus the
+ * delay. An idle hub reads 10.2 ms at p50.
+ */
+const EVENT_LOOP_SAMPLE_MS = 10;
 
 /**
  * Corral: a real `corral start` process per run. A topic is a topic, a
@@ -25,6 +32,13 @@ async function startCorral(durability: CorralDurability, nodeArgs: readonly stri
       const res = await fetch(`${hub.httpUrl}/api/stats`);
       const stats = (await res.json()) as { memory: { rss: number; heapUsed: number } };
       return { reported: stats.memory, ...procMemory(hub.process.pid) };
+    },
+    serverCounters: async () => {
+      // prom-client's event-loop histogram restarts at every scrape: this reading covers the time since the last one.
+      const metrics = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+      const p99 = /^corral_process_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics)?.[1];
+      const eventLoopP99Ms = p99 === undefined ? undefined : Math.max(0, Number(p99) * 1000 - EVENT_LOOP_SAMPLE_MS);
+      return { bytesWritten: procBytesWritten(hub.process.pid), eventLoopP99Ms };
     },
     stop: () => hub.process.stop(),
   };

@@ -1,5 +1,5 @@
 import type { BenchClient, BenchSystem } from '../bench-system.js';
-import { procMemory, waitForPort, type ServerProcess } from '../server-process.js';
+import { procBytesWritten, procMemory, waitForPort, type ServerProcess } from '../server-process.js';
 
 /**
  * A peer's server process as a BenchSystem, once it accepts connections on
@@ -17,6 +17,7 @@ export async function peerSystem(
   return {
     connect: (name) => open(port, name),
     serverMemory: () => Promise.resolve({ reported: undefined, ...procMemory(server.pid) }),
+    serverCounters: () => Promise.resolve({ bytesWritten: procBytesWritten(server.pid), eventLoopP99Ms: undefined }),
     stop: () => server.stop(),
   };
 }

@@ -1,8 +1,18 @@
 /** What one run of a workload measured. */
 export type Measurement = Throughput | Latency | Memory;
 
+/** The server's side of one run, where the server is one process (bench-system.ts ServerCounters). */
+export interface ServerCost {
+  /** Bytes written to storage per message counted. */
+  bytesPerMessage: number;
+  eventLoopP99Ms: number | undefined;
+  /** VmRSS after the run, bytes. */
+  rssAfter: number;
+}
+
 export interface Throughput {
   kind: 'throughput';
+  server?: ServerCost;
   /** Messages (W3: deliveries) counted. */
   count: number;
   seconds: number;
@@ -12,6 +22,7 @@ export interface Throughput {
 /** Milliseconds. */
 export interface Latency {
   kind: 'latency';
+  server?: ServerCost;
   count: number;
   p50: number;
   p99: number;
