@@ -36,9 +36,9 @@ const RETRY_FLUSH_MS = 500;
  * The ack path of a standalone hub: `append` writes every topic's batch of a
  * group commit as one journal entry (one sequential write into the page
  * cache, then one fdatasync off the event loop) and resolves; the per-topic
- * store behind (SQLite) is written in large batches a moment later. Reads see journaled records
- * the store does not hold yet. After a crash, `open` replays the journal
- * into the store; a torn last entry is cut, never misread.
+ * store behind (SQLite) is written in large batches a moment later. Reads
+ * see journaled records the store does not hold yet. After a crash, `open`
+ * replays the journal into the store; a torn last entry is cut, never misread.
  *
  * The journal is the only writer of the store behind it: one hub per data
  * directory (its lock), so the epochs it checks in memory are the store's.

@@ -1,6 +1,6 @@
 import { CorralError } from '../../protocol/corral-error.js';
 import type { LogRecord, MessageLog, ProducerPrune, ProducerRecord, ProducerState, ReadLimit, TopicBatch, TopicBounds } from '../message-log.js';
-import { type PostgresQueryable, type PostgresSql } from './postgres-connection.js';
+import { type PostgresQueryable } from './postgres-connection.js';
 import { PG_ARRAY } from './postgres-array-types.js';
 import type { PostgresPool } from './postgres-pool.js';
 
@@ -85,17 +85,9 @@ export class PostgresMessageLog implements MessageLog {
     readonly appendConcurrency = 1,
   ) {}
 
-  private get sql(): PostgresSql {
-    return this.pool.sql;
-  }
-
-  private guard<T>(op: () => Promise<T>): Promise<T> {
-    return this.pool.guard(op);
-  }
-
   claim(topic: string, epoch: number): Promise<TopicBounds> {
-    return this.guard(async () => {
-      const row = await this.sql.begin(async (tx) => {
+    return this.pool.guard(async () => {
+      const row = await this.pool.sql.begin(async (tx) => {
         // A claim is durable whatever the log's durability: an ownership
         // change lost in a database crash would let two hubs write under
         // epochs they both believe current.
@@ -115,11 +107,11 @@ export class PostgresMessageLog implements MessageLog {
 
   append(batches: readonly TopicBatch[]): Promise<boolean[]> {
     if (batches.length === 0) return Promise.resolve([]);
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       batches.forEach(checkConsecutive);
       const calls = splitCalls(batches);
-      if (calls.length === 1) return this.callAppend(this.sql, batches);
-      return this.sql.begin(async (tx) => {
+      if (calls.length === 1) return this.callAppend(this.pool.sql, batches);
+      return this.pool.sql.begin(async (tx) => {
         const stored: boolean[] = [];
         for (const call of calls) stored.push(...await this.callAppend(tx, call));
         return stored;
@@ -170,8 +162,8 @@ export class PostgresMessageLog implements MessageLog {
     // The running byte count stops after the record that crosses maxBytes; the
     // first record always passes (0 bytes before it), so at least one returns.
     const maxBytes = Math.max(1, limit.maxBytes);
-    return this.guard(async () => {
-      const rows = await this.sql<RecordRow[]>`
+    return this.pool.guard(async () => {
+      const rows = await this.pool.sql<RecordRow[]>`
         SELECT seq, ts, key, payload, producer_id, producer_seq FROM (
           SELECT r.seq, r.ts, r.key, r.payload, r.producer_id, r.producer_seq,
                  sum(octet_length(r.payload)) OVER (ORDER BY r.seq ROWS UNBOUNDED PRECEDING)
@@ -189,13 +181,13 @@ export class PostgresMessageLog implements MessageLog {
 
   trim(topic: string, throughSeq: number, epoch?: number): Promise<number> {
     if (epoch === undefined) return this.trimUnfenced(topic, throughSeq);
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       // Fenced, in one statement (a client-side transaction would let a hub
       // paused between its statements hold the topic row's lock against the
       // new owner's claim): the topic row is locked first, so a claim that
       // committed meanwhile is seen, and a claim waits for this trim. Appends
       // to the topic wait for the delete too; GC trims in bounded chunks.
-      const [row] = await this.sql<[{ deleted: number; epoch: number | null }]>`
+      const [row] = await this.pool.sql<[{ deleted: number; epoch: number | null }]>`
         WITH t AS (
           SELECT id, first_seq, epoch, least(${throughSeq}::bigint, last_seq) AS bound FROM corral_topics WHERE name = ${topic} FOR UPDATE
         ), d AS (
@@ -216,12 +208,12 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   private trimUnfenced(topic: string, throughSeq: number): Promise<number> {
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       // The bound comes from the statement's snapshot and never exceeds the
       // last_seq it saw, so every record at or below it is committed and an
       // append committing meanwhile (above last_seq) is untouched. Only the
       // final UPDATE takes the topic row lock, briefly.
-      const [row] = await this.sql<[{ deleted: number }]>`
+      const [row] = await this.pool.sql<[{ deleted: number }]>`
         WITH t AS (
           SELECT id, first_seq, least(${throughSeq}::bigint, last_seq) AS bound FROM corral_topics WHERE name = ${topic}
         ), d AS (
@@ -239,8 +231,8 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   lastSeqBefore(topic: string, beforeMs: number): Promise<number> {
-    return this.guard(async () => {
-      const [row] = await this.sql<[{ seq: number }]>`
+    return this.pool.guard(async () => {
+      const [row] = await this.pool.sql<[{ seq: number }]>`
         SELECT coalesce(max(seq), 0) AS seq FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic}) AND ts < ${beforeMs}`;
       return row?.seq ?? 0;
@@ -248,23 +240,23 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   bounds(topic: string): Promise<TopicBounds | undefined> {
-    return this.guard(async () => {
-      const rows = await this.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics WHERE name = ${topic}`;
+    return this.pool.guard(async () => {
+      const rows = await this.pool.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics WHERE name = ${topic}`;
       const row = rows[0];
       return row === undefined ? undefined : toBounds(row);
     });
   }
 
   topics(): Promise<TopicBounds[]> {
-    return this.guard(async () => {
-      const rows = await this.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics ORDER BY name`;
+    return this.pool.guard(async () => {
+      const rows = await this.pool.sql<TopicRow[]>`SELECT name, epoch, first_seq, last_seq FROM corral_topics ORDER BY name`;
       return rows.map(toBounds);
     });
   }
 
   usage(topic: string): Promise<{ records: number; bytes: number }> {
-    return this.guard(async () => {
-      const [row] = await this.sql<[{ records: number; bytes: number }]>`
+    return this.pool.guard(async () => {
+      const [row] = await this.pool.sql<[{ records: number; bytes: number }]>`
         SELECT count(*) AS records, coalesce(sum(octet_length(payload)), 0)::bigint AS bytes FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})`;
       return { records: row?.records ?? 0, bytes: row?.bytes ?? 0 };
@@ -272,9 +264,9 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   producers(topic: string, limit: number): Promise<ProducerState[]> {
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       // Sorts the topic's producer rows (no index: pruning keeps them few).
-      const rows = await this.sql<Array<{ producer_id: string; producer_seq: number; seq: number; last_used: number }>>`
+      const rows = await this.pool.sql<Array<{ producer_id: string; producer_seq: number; seq: number; last_used: number }>>`
         SELECT producer_id, producer_seq, seq, last_used FROM corral_producers
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})
         ORDER BY seq DESC
@@ -284,8 +276,8 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   pruneProducers(topic: string, prune: ProducerPrune): Promise<number> {
-    return this.guard(async () => {
-      const [row] = await this.sql<[{ deleted: number }]>`
+    return this.pool.guard(async () => {
+      const [row] = await this.pool.sql<[{ deleted: number }]>`
         WITH t AS (SELECT id FROM corral_topics WHERE name = ${topic}),
         kept AS (
           SELECT p.producer_id FROM corral_producers AS p, t WHERE p.topic_id = t.id
@@ -302,9 +294,9 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   producerRecords(topic: string, producerId: string, fromSeq: number, toSeq: number): Promise<ProducerRecord[]> {
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       // A range of the primary key: bounded by toSeq - fromSeq, whatever the topic holds.
-      const rows = await this.sql<Array<{ seq: number; producer_seq: number }>>`
+      const rows = await this.pool.sql<Array<{ seq: number; producer_seq: number }>>`
         SELECT seq, producer_seq FROM corral_records
         WHERE topic_id = (SELECT id FROM corral_topics WHERE name = ${topic})
           AND seq >= ${fromSeq} AND seq <= ${toSeq} AND producer_id = ${producerId}

@@ -1,6 +1,5 @@
 import { CorralError } from '../../protocol/corral-error.js';
 import type { Fence, ManyEntry, MetadataBatch, MetadataEntry, MetadataStore, PutOptions, PutResult } from '../metadata-store.js';
-import { type PostgresSql } from './postgres-connection.js';
 import { PG_ARRAY } from './postgres-array-types.js';
 import type { PostgresSession } from './postgres-session.js';
 import type { PostgresPool } from './postgres-pool.js';
@@ -64,17 +63,9 @@ export class PostgresMetadataStore implements MetadataStore {
     private readonly session: PostgresSession,
   ) {}
 
-  private get sql(): PostgresSql {
-    return this.pool.sql;
-  }
-
-  private guard<T>(op: () => Promise<T>): Promise<T> {
-    return this.pool.guard(op);
-  }
-
   get(key: string): Promise<MetadataEntry | undefined> {
-    return this.guard(async () => {
-      const rows = await this.sql<EntryRow[]>`
+    return this.pool.guard(async () => {
+      const rows = await this.pool.sql<EntryRow[]>`
         SELECT key, value, version, expires_at FROM corral_metadata
         WHERE key = ${key} AND corral_entry_live(expires_at, owner_session)`;
       const row = rows[0];
@@ -83,16 +74,16 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   put(key: string, value: string, opts: PutOptions = {}): Promise<PutResult> {
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       const session = opts.ephemeral === true ? await this.session.id() : null;
       const fence = opts.fence;
       let rows: PutRow[];
       try {
         rows = fence === undefined
-          ? await this.sql<PutRow[]>`
+          ? await this.pool.sql<PutRow[]>`
               SELECT ok, cur_version, cur_value, cur_expires_at
               FROM corral_put(${key}, ${value}, ${opts.expectedVersion ?? null}::bigint, ${opts.ttlMs ?? null}::bigint, ${session}::int)`
-          : await this.sql<PutRow[]>`
+          : await this.pool.sql<PutRow[]>`
               WITH f AS (
                 SELECT value::bigint AS epoch FROM corral_metadata
                 WHERE key = ${fence.key} AND corral_entry_live(expires_at, owner_session) FOR UPDATE
@@ -126,8 +117,8 @@ export class PostgresMetadataStore implements MetadataStore {
     const keys = [...merged.keys()];
     const rows = keys.map((k) => merged.get(k)!);
     const fenceKeys = [...new Set(rows.flatMap((r) => (r.fence === undefined ? [] : [r.fence.key])))];
-    const { sql } = this;
-    return this.guard(async () => {
+    const { sql } = this.pool;
+    return this.pool.guard(async () => {
       // Fence rows are locked, and rows written, in key order, so that two
       // overlapping putMany calls lock them in the same order and cannot deadlock.
       const written = await sql<Array<{ key: string }>>`
@@ -162,8 +153,8 @@ export class PostgresMetadataStore implements MetadataStore {
     const keys = [...merged.keys()];
     const rows = keys.map((k) => merged.get(k)!);
     const deletes = [...new Set(batch.deletes)].filter((k) => !merged.has(k));
-    const { sql } = this;
-    return this.guard(async () => {
+    const { sql } = this.pool;
+    return this.pool.guard(async () => {
       // One statement, like every fenced write here: the fence row is locked
       // first, and the deletes and puts happen only if it was not raised above.
       const [row] = await sql<[{ raised: string | null }]>`
@@ -196,16 +187,16 @@ export class PostgresMetadataStore implements MetadataStore {
 
   delete(key: string, expectedVersion?: number, fence?: Fence): Promise<boolean> {
     const expected = expectedVersion ?? null;
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       if (fence === undefined) {
-        const rows = await this.sql`
+        const rows = await this.pool.sql`
           DELETE FROM corral_metadata
           WHERE key = ${key} AND corral_entry_live(expires_at, owner_session)
             AND (${expected}::bigint IS NULL OR version = ${expected}::bigint)
           RETURNING 1`;
         return rows.length > 0;
       }
-      const [row] = await this.sql<[{ deleted: number; raised: number | null }]>`
+      const [row] = await this.pool.sql<[{ deleted: number; raised: number | null }]>`
         WITH f AS (
           SELECT value::bigint AS epoch FROM corral_metadata
           WHERE key = ${fence.key} AND corral_entry_live(expires_at, owner_session) FOR UPDATE
@@ -224,13 +215,13 @@ export class PostgresMetadataStore implements MetadataStore {
 
   list(prefix: string): Promise<MetadataEntry[]> {
     const upper = prefixUpperBound(prefix);
-    return this.guard(async () => {
+    return this.pool.guard(async () => {
       const rows = upper === undefined
-        ? await this.sql<EntryRow[]>`
+        ? await this.pool.sql<EntryRow[]>`
             SELECT key, value, version, expires_at FROM corral_metadata
             WHERE key >= ${prefix} AND corral_entry_live(expires_at, owner_session)
             ORDER BY key`
-        : await this.sql<EntryRow[]>`
+        : await this.pool.sql<EntryRow[]>`
             SELECT key, value, version, expires_at FROM corral_metadata
             WHERE key >= ${prefix} AND key < ${upper} AND corral_entry_live(expires_at, owner_session)
             ORDER BY key`;
@@ -239,8 +230,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   now(): Promise<number> {
-    return this.guard(async () => {
-      const [row] = await this.sql<[{ now: number }]>`SELECT corral_now_ms() AS now`;
+    return this.pool.guard(async () => {
+      const [row] = await this.pool.sql<[{ now: number }]>`SELECT corral_now_ms() AS now`;
       if (row === undefined) throw new Error('corral_now_ms returned no row');
       return row.now;
     });
