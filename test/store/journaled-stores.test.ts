@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isCorralError } from '../../src/protocol/corral-error.js';
+import { pino } from 'pino';
+import { CorralError, isCorralError } from '../../src/protocol/corral-error.js';
 import { runFencingConformance } from './conformance/fencing-conformance.js';
 import { runMessageLogConformance } from './conformance/message-log-conformance.js';
 import type { StoreHarness } from './conformance/store-harness.js';
 import { decodeEntryAt } from '../../src/store/journal/journal-entry.js';
 import type { JournaledLogOptions } from '../../src/store/journal/journaled-log.js';
 import { withJournal } from '../../src/store/journal/with-journal.js';
-import type { LogRecord } from '../../src/store/message-log.js';
+import type { LogRecord, MessageLog, TopicBatch } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
+import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/hub-process.js';
 import { killAfterReport } from '../support/kill-after-report.js';
 
@@ -194,5 +196,38 @@ describe('journal: crash and recovery', () => {
     assert.ok(segments.length <= 2, `segments left: ${segments.length}`);
     await stores.close();
     assert.deepEqual(readdirSync(join(dir, 'journal')).filter((n) => n.endsWith('.log')), [], 'a clean close leaves no journal');
+  });
+
+  it('keeps serving while the store behind fails, says so once, and catches up when it works again', async () => {
+    const dir = freshDir();
+    const sqlite = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' });
+    let failures = 3;
+    const log = new Proxy(sqlite.log, {
+      get(target, prop) {
+        if (prop === 'append') {
+          return async (batches: readonly TopicBatch[]) => {
+            if (failures-- > 0) throw new CorralError('STORE_UNAVAILABLE', 'SQLite: disk I/O error');
+            return target.append(batches);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) satisfies MessageLog;
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { level: number; msg: string }); } });
+    const stores = await withJournal({ ...sqlite, log }, { dir: join(dir, 'journal'), durability: 'process', flushIntervalMs: 1, logger });
+    try {
+      await stores.log.claim('t', 1);
+      for (let i = 1; i <= 3; i++) await stores.log.append([{ topic: 't', epoch: 1, records: [record(i, 10)] }]);
+      // Served from the journal's records while the store fails.
+      assert.deepEqual((await stores.log.read('t', 1, { maxRecords: 10, maxBytes: 1e6 })).map((r) => r.seq), [1, 2, 3]);
+      await eventually(() => assert.ok(failures < 0, 'the store behind was tried until it worked'));
+      await eventually(async () => assert.deepEqual(await sqlite.log.usage('t'), { records: 3, bytes: 30 }));
+      const said = lines.filter((l) => l.msg.startsWith('journal: writing behind'));
+      assert.deepEqual(said.map((l) => l.level), [50, 30], said.map((l) => l.msg).join(' / '));
+    } finally {
+      await stores.close();
+    }
   });
 });

@@ -57,6 +57,9 @@ export class JournaledLog implements MessageLog {
   #closed = false;
   readonly #flushIntervalMs: number;
   readonly #flushRecords: number;
+  readonly #logger: Logger | undefined;
+  /** The write behind failed and has not succeeded since (logged once each way, not per retry). */
+  #failing = false;
 
   private constructor(
     private readonly inner: MessageLog,
@@ -68,6 +71,7 @@ export class JournaledLog implements MessageLog {
     this.#heldEntryId = lastEntryId;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.#flushRecords = opts.flushRecords ?? 20_000;
+    this.#logger = opts.logger;
   }
 
   /** Opens the journal in front of `inner`, replaying what a crash left in it. */
@@ -249,7 +253,10 @@ export class JournaledLog implements MessageLog {
 
   /** Writes what waits to the store behind in one call; one flush at a time. */
   #flush(): Promise<void> {
-    this.#flushing ??= this.#writeBehind().finally(() => {
+    this.#flushing ??= this.#writeBehind().then(() => this.#reportFlush(undefined), (err: unknown) => {
+      this.#reportFlush(err);
+      throw err;
+    }).finally(() => {
       this.#flushing = undefined;
       if (this.#pendingRecords > 0) this.#scheduleFlush();
     });
@@ -287,6 +294,19 @@ export class JournaledLog implements MessageLog {
     }
     this.#heldEntryId = upTo;
     await this.journal.retire(this.#heldEntryId);
+  }
+
+  /**
+   * Acknowledged records stay safe in the journal while the store behind
+   * fails, but the journal and the memory holding them grow: say so.
+   */
+  #reportFlush(err: unknown): void {
+    if (err !== undefined && !this.#failing) {
+      this.#logger?.error({ err, pendingRecords: this.#pendingRecords }, 'journal: writing behind into the store failed; retrying (acknowledged messages are kept in the journal)');
+    } else if (err === undefined && this.#failing) {
+      this.#logger?.info('journal: writing behind into the store works again');
+    }
+    this.#failing = err !== undefined;
   }
 
   #checkOpen(allowClosing = false): void {
