@@ -48,6 +48,11 @@ export class JournaledLog implements MessageLog {
   readonly #dirty = new Set<string>();
   #pendingRecords = 0;
   #lastEntryId: number;
+  /**
+   * Highest entry id whose records are in the pending lists. An entry
+   * numbered after it is being written or waits for its fdatasync.
+   */
+  #pendingThrough: number;
   /** Highest entry id whose records the store behind holds. */
   #heldEntryId: number;
   #flushing: Promise<void> | undefined;
@@ -69,6 +74,7 @@ export class JournaledLog implements MessageLog {
   ) {
     this.#lastEntryId = lastEntryId;
     this.#heldEntryId = lastEntryId;
+    this.#pendingThrough = lastEntryId;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.#flushRecords = opts.flushRecords ?? 20_000;
     this.#logger = opts.logger;
@@ -116,6 +122,7 @@ export class JournaledLog implements MessageLog {
     const write = this.journal.append(entry.entryId, encodeEntry(entry));
     this.#writing = write.catch(() => undefined);
     await write;
+    this.#pendingThrough = entry.entryId;
     for (const { state, batch } of accepted) {
       for (const r of batch.records) state.pending.push(r);
       state.lastSeq = batch.records[batch.records.length - 1]!.seq;
@@ -264,7 +271,10 @@ export class JournaledLog implements MessageLog {
   }
 
   async #writeBehind(): Promise<void> {
-    const upTo = this.#lastEntryId;
+    // Not #lastEntryId: an entry still waiting for its fdatasync is in no
+    // pending list, so this flush does not put it in the store, and the
+    // segment holding it must not be deleted after it.
+    const upTo = this.#pendingThrough;
     const taken: Array<{ state: TopicState; count: number }> = [];
     const batches: TopicBatch[] = [];
     for (const topic of this.#dirty) {
