@@ -137,8 +137,10 @@ export class SqliteDatabase {
     h.pragma('journal_size_limit = 67108864');
     // Wait out a checkpoint or another opener instead of failing at once.
     h.pragma('busy_timeout = 5000');
-    // 32 MiB of page cache (negative = KiB): keeps recent topic tails in memory for delivery reads.
-    h.pragma('cache_size = -32768');
+    // 8 MiB of page cache (negative = KiB). Subscribers at the head read from
+    // the hub's memory, not from here; 32 MiB kept the hub 27 MB larger after
+    // a catch-up (W5) without a measurable gain in its speed (benchmarks.md).
+    h.pragma('cache_size = -8192');
   }
 
   #migrate(path: string): void {
