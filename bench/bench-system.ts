@@ -53,6 +53,8 @@ export interface ServerCounters {
   bytesWritten: number;
   /** The server's event-loop delay p99 since the previous reading, ms, where it reports one (Corral). */
   eventLoopP99Ms: number | undefined;
+  /** Group commits and the records in them since the server started, where it reports them (Corral). */
+  commits: { count: number; records: number } | undefined;
 }
 
 /** A running server with a fresh, empty data directory. */

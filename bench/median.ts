@@ -11,10 +11,14 @@ export function median(values: readonly number[]): number {
 function medianCost(costs: ReadonlyArray<ServerCost | undefined>): ServerCost | undefined {
   const all = costs.filter((c): c is ServerCost => c !== undefined);
   if (all.length === 0 || all.length < costs.length) return undefined;
-  const loop = all.map((c) => c.eventLoopP99Ms).filter((v): v is number => v !== undefined);
+  const everyRun = (pick: (c: ServerCost) => number | undefined): number | undefined => {
+    const values = all.map(pick).filter((v): v is number => v !== undefined);
+    return values.length === all.length ? median(values) : undefined;
+  };
   return {
     bytesPerMessage: median(all.map((c) => c.bytesPerMessage)),
-    eventLoopP99Ms: loop.length === all.length ? median(loop) : undefined,
+    eventLoopP99Ms: everyRun((c) => c.eventLoopP99Ms),
+    recordsPerCommit: everyRun((c) => c.recordsPerCommit),
     rssAfter: median(all.map((c) => c.rssAfter)),
   };
 }

@@ -1,3 +1,4 @@
+import type { MachineFloor } from './machine-floor.js';
 import { markdownTable } from './markdown-table.js';
 import type { Latency, Measurement, Memory, ServerCost, Throughput } from './workloads/measurement.js';
 import type { Workload } from './workloads/workload.js';
@@ -43,24 +44,52 @@ function bestPeer<M extends Measurement>(rows: readonly ResultRow[], kind: M['ki
   return best;
 }
 
-function throughputTable(w: Workload, rows: readonly ResultRow[]): string {
+/**
+ * A Corral publish rate against the bare append + fdatasync loop of the
+ * same run, at the measured batch size nearest to the run's records per
+ * commit (the loop is the fsync mode's floor; `process` has none on disk).
+ */
+function appendLoopRatio(r: ResultRow, o: Throughput, floor: MachineFloor): string {
+  const perCommit = o.server?.recordsPerCommit;
+  if (!isCorral(r.system) || r.durability !== 'fsync' || perCommit === undefined) return '—';
+  let nearest: [number, number] | undefined;
+  for (const [batch, rate] of floor.appendLoop) {
+    if (!nearest || Math.abs(Math.log(batch / perCommit)) < Math.abs(Math.log(nearest[0] / perCommit))) nearest = [batch, rate];
+  }
+  if (!nearest) return '—';
+  return `${(o.perSecond / nearest[1]).toFixed(2)}× loop of ${nearest[0]} (${int(perCommit)} per commit)`;
+}
+
+/** A Corral p99 against one fdatasync (fsync mode) plus one TCP round trip, both p99, of the same run. */
+function roundTripRatio(r: ResultRow, o: Latency, floor: MachineFloor): string {
+  if (!isCorral(r.system)) return '—';
+  const floorMs = (r.durability === 'fsync' ? floor.fdatasync.p99 : 0) + floor.tcpRoundTrip.p99;
+  return `${(o.p99 / floorMs).toFixed(2)}× ${ms(floorMs)} ms`;
+}
+
+function throughputTable(w: Workload, rows: readonly ResultRow[], floor: MachineFloor | undefined): string {
   const best = bestPeer<Throughput>(rows, 'throughput', (a, b) => a.perSecond > b.perSecond);
-  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...(best ? ['vs best peer'] : []), ...SERVER_HEADER];
+  const againstFloor = w.floor === 'append-loop' ? floor : undefined;
+  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...(best ? ['vs best peer'] : []), ...(againstFloor ? ['vs machine floor'] : []), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...(best ? [''] : []), '', '', ''];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...(best ? [''] : []), ...(againstFloor ? [''] : []), '', '', ''];
     const ratio = best && isCorral(r.system) ? `${(r.outcome.perSecond / best.outcome.perSecond).toFixed(2)}× ${best.system}` : '—';
-    return [r.system, r.durability, int(r.outcome.perSecond), ...(best ? [ratio] : []), ...serverColumns(r.outcome.server)];
+    const toFloor = againstFloor ? [appendLoopRatio(r, r.outcome, againstFloor)] : [];
+    return [r.system, r.durability, int(r.outcome.perSecond), ...(best ? [ratio] : []), ...toFloor, ...serverColumns(r.outcome.server)];
   }));
 }
 
-function latencyTable(rows: readonly ResultRow[]): string {
+function latencyTable(w: Workload, rows: readonly ResultRow[], floor: MachineFloor | undefined): string {
   const best = bestPeer<Latency>(rows, 'latency', (a, b) => a.p99 < b.p99);
-  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...(best ? ['vs best peer (p99)'] : []), ...SERVER_HEADER];
+  const againstFloor = w.floor === 'round-trip' ? floor : undefined;
+  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...(best ? ['vs best peer (p99)'] : []),
+    ...(againstFloor ? ['vs machine floor (p99)'] : []), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...(best ? [''] : []), '', '', ''];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...(best ? [''] : []), ...(againstFloor ? [''] : []), '', '', ''];
     const o = r.outcome;
     const ratio = best && isCorral(r.system) ? `${(best.outcome.p99 / o.p99).toFixed(2)}× ${best.system}` : '—';
-    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...(best ? [ratio] : []), ...serverColumns(o.server)];
+    const toFloor = againstFloor ? [roundTripRatio(r, o, againstFloor)] : [];
+    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...(best ? [ratio] : []), ...toFloor, ...serverColumns(o.server)];
   }));
 }
 
@@ -77,12 +106,15 @@ function memoryTable(rows: readonly ResultRow[]): string {
 /**
  * One workload's table: a row per system variant. Ratios compare Corral with
  * the best peer: throughput Corral ÷ peer, latency peer p99 ÷ Corral p99, so
- * above 1 means Corral is ahead either way.
+ * above 1 means Corral is ahead either way. Against the machine's floor of
+ * the same run (`w.floor`): throughput Corral ÷ floor (1 = the machine's
+ * limit), latency Corral p99 ÷ floor (1 = nothing spent beyond the disk and
+ * the network).
  */
-export function resultsTable(w: Workload, rows: readonly ResultRow[]): string {
+export function resultsTable(w: Workload, rows: readonly ResultRow[], floor?: MachineFloor): string {
   switch (w.metric) {
-    case 'throughput': return throughputTable(w, rows);
-    case 'latency': return latencyTable(rows);
+    case 'throughput': return throughputTable(w, rows, floor);
+    case 'latency': return latencyTable(w, rows, floor);
     case 'memory': return memoryTable(rows);
   }
 }

@@ -6,7 +6,7 @@ import { runCountersBenchmark } from './counters-bench.js';
 import { runGateBenchmark } from './gate-bench.js';
 import { runNonReadersBenchmark } from './non-readers-bench.js';
 import { runSyncBenchmark } from './sync-bench.js';
-import { floorTable, measureMachineFloor } from './machine-floor.js';
+import { floorTable, measureMachineFloor, type MachineFloor } from './machine-floor.js';
 import { CLUSTER_NOTE, clusterModeVariants, pgVersusSqlite, runClusterBenchmarks } from './cluster-benchmarks.js';
 import { medianOf } from './median.js';
 import { runMicroBenchmarks } from './micro-benchmarks.js';
@@ -51,6 +51,9 @@ async function runOnce(w: Workload, variant: SystemVariant, settings: WorkloadSe
     const server: ServerCost = {
       bytesPerMessage: (after.bytesWritten - before.bytesWritten) / m.count,
       eventLoopP99Ms: after.eventLoopP99Ms,
+      recordsPerCommit: before.commits && after.commits && after.commits.count > before.commits.count
+        ? (after.commits.records - before.commits.records) / (after.commits.count - before.commits.count)
+        : undefined,
       rssAfter: (await system.serverMemory()).vmRss,
     };
     return { ...m, server };
@@ -92,15 +95,17 @@ async function main(): Promise<void> {
   // M1 reads one hub's own memory: it has no cluster form.
   const workloads = ALL_WORKLOADS.filter((x) => opts.only.includes(x.id) && !(opts.cluster && x.hubOnly));
   // The same run's figures of the bare machine: what every Corral figure is to be read against.
+  let floor: MachineFloor | undefined;
   if (workloads.some((w) => w.metric !== 'memory')) {
     progress('measuring the machine alone (fdatasync, TCP round trip, append loop)');
-    console.log(`\n### The machine alone, this run\n\n${floorTable(await measureMachineFloor())}`);
+    floor = await measureMachineFloor();
+    console.log(`\n### The machine alone, this run\n\n${floorTable(floor)}`);
   }
   for (const w of workloads) {
     const variants = w.hubOnly ? corral.slice(0, 1) : [...corral, ...peers.variants];
     const rows: ResultRow[] = [];
     for (const v of variants) rows.push(await measureRow(w, v, opts));
-    console.log(`\n### ${w.title(opts)}\n\n${resultsTable(w, rows)}`);
+    console.log(`\n### ${w.title(opts)}\n\n${resultsTable(w, rows, floor)}`);
     const target = opts.cluster ? pgVersusSqlite(w, rows) : undefined;
     if (target) console.log(`\n${target}`);
   }

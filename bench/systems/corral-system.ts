@@ -38,7 +38,10 @@ async function startCorral(durability: CorralDurability, nodeArgs: readonly stri
       const metrics = await (await fetch(`${hub.httpUrl}/metrics`)).text();
       const p99 = /^corral_process_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics)?.[1];
       const eventLoopP99Ms = p99 === undefined ? undefined : Math.max(0, Number(p99) * 1000 - EVENT_LOOP_SAMPLE_MS);
-      return { bytesWritten: procBytesWritten(hub.process.pid), eventLoopP99Ms };
+      const count = /^corral_commit_batch_records_count (\S+)/m.exec(metrics)?.[1];
+      const records = /^corral_commit_batch_records_sum (\S+)/m.exec(metrics)?.[1];
+      const commits = count === undefined || records === undefined ? undefined : { count: Number(count), records: Number(records) };
+      return { bytesWritten: procBytesWritten(hub.process.pid), eventLoopP99Ms, commits };
     },
     stop: () => hub.process.stop(),
   };

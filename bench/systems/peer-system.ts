@@ -17,7 +17,7 @@ export async function peerSystem(
   return {
     connect: (name) => open(port, name),
     serverMemory: () => Promise.resolve({ reported: undefined, ...procMemory(server.pid) }),
-    serverCounters: () => Promise.resolve({ bytesWritten: procBytesWritten(server.pid), eventLoopP99Ms: undefined }),
+    serverCounters: () => Promise.resolve({ bytesWritten: procBytesWritten(server.pid), eventLoopP99Ms: undefined, commits: undefined }),
     stop: () => server.stop(),
   };
 }

@@ -6,6 +6,8 @@ export interface ServerCost {
   /** Bytes written to storage per message counted. */
   bytesPerMessage: number;
   eventLoopP99Ms: number | undefined;
+  /** Mean records per group commit over the run (Corral). */
+  recordsPerCommit: number | undefined;
   /** VmRSS after the run, bytes. */
   rssAfter: number;
 }

@@ -15,6 +15,7 @@ export const w1PublishThroughput: Workload = {
   id: 'W1',
   metric: 'throughput',
   unit: 'msgs/s',
+  floor: 'append-loop',
   title: (s) => `W1 durable publish throughput: 1 publisher, ${fmtCount(scaled(MESSAGES, s))} × ${PAYLOAD_BYTES} B, `
     + `${fmtCount(PUBLISH_WINDOW)} in flight, 1 topic with 1 idle subscription`,
   async run(system, s) {

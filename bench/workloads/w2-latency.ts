@@ -35,6 +35,7 @@ async function paced(rate: number, count: number, send: (i: number) => void): Pr
 export const w2Latency: Workload = {
   id: 'W2',
   metric: 'latency',
+  floor: 'round-trip',
   title: (s) => `W2 end-to-end latency: 1 publisher + 1 subscriber, ${fmtCount(RATE)} msgs/s × ${MEASURED_S} s `
     + `(${fmtCount(scaled(RATE * MEASURED_S, s))} measured after ${WARMUP_S} s warm-up), ${PAYLOAD_BYTES} B`,
   async run(system, s) {

@@ -20,6 +20,7 @@ export const w4ManyTopics: Workload = {
   id: 'W4',
   metric: 'throughput',
   unit: 'msgs/s',
+  floor: 'append-loop',
   title: (s) => `W4 many topics: ${fmtCount(TOPICS)} topics with 1 consumed subscription each, `
     + `${fmtCount(scaled(MESSAGES, s))} × ${PAYLOAD_BYTES} B round-robin`,
   async run(system, s) {

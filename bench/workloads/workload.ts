@@ -19,6 +19,14 @@ export interface Workload {
    * reads the hub's own figures, and they do not depend on durability.
    */
   readonly hubOnly?: boolean;
+  /**
+   * The machine's floor a Corral figure is read against: `append-loop`, a
+   * bare append + fdatasync loop at the run's records per commit (what
+   * publishing durably is bound by); `round-trip`, one fdatasync plus one
+   * TCP round trip (a publish's way to its subscriber). None where
+   * neither bounds the figure (reads, fan-out).
+   */
+  readonly floor?: 'append-loop' | 'round-trip';
   title(settings: WorkloadSettings): string;
   run(system: BenchSystem, settings: WorkloadSettings): Promise<Measurement>;
 }
