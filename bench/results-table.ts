@@ -67,29 +67,42 @@ function roundTripRatio(r: ResultRow, o: Latency, floor: MachineFloor): string {
   return `${(o.p99 / floorMs).toFixed(2)}× ${ms(floorMs)} ms`;
 }
 
+/** An optional column of a table: its heading and its cell for a measured row. */
+interface RatioColumn<M> {
+  header: string;
+  cell(r: ResultRow, o: M): string;
+}
+
+/** The columns that are there (a best peer, a floor); a failed row gets an empty cell in each. */
+function ratioColumns<M>(...columns: Array<RatioColumn<M> | undefined>): Array<RatioColumn<M>> {
+  return columns.filter((c): c is RatioColumn<M> => c !== undefined);
+}
+
 function throughputTable(w: Workload, rows: readonly ResultRow[], floor: MachineFloor | undefined): string {
   const best = bestPeer<Throughput>(rows, 'throughput', (a, b) => a.perSecond > b.perSecond);
-  const againstFloor = w.floor === 'append-loop' ? floor : undefined;
-  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...(best ? ['vs best peer'] : []), ...(againstFloor ? ['vs machine floor'] : []), ...SERVER_HEADER];
+  const ratios = ratioColumns<Throughput>(
+    best && { header: 'vs best peer', cell: (r, o) => (isCorral(r.system) ? `${(o.perSecond / best.outcome.perSecond).toFixed(2)}× ${best.system}` : '—') },
+    floor && w.floor === 'append-loop' ? { header: 'vs machine floor', cell: (r, o) => appendLoopRatio(r, o, floor) } : undefined,
+  );
+  const header = ['system', 'durability', w.unit ?? 'msgs/s', ...ratios.map((c) => c.header), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...(best ? [''] : []), ...(againstFloor ? [''] : []), '', '', ''];
-    const ratio = best && isCorral(r.system) ? `${(r.outcome.perSecond / best.outcome.perSecond).toFixed(2)}× ${best.system}` : '—';
-    const toFloor = againstFloor ? [appendLoopRatio(r, r.outcome, againstFloor)] : [];
-    return [r.system, r.durability, int(r.outcome.perSecond), ...(best ? [ratio] : []), ...toFloor, ...serverColumns(r.outcome.server)];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'throughput') return [r.system, r.durability, failed(r), ...ratios.map(() => ''), '', '', ''];
+    const o = r.outcome;
+    return [r.system, r.durability, int(o.perSecond), ...ratios.map((c) => c.cell(r, o)), ...serverColumns(o.server)];
   }));
 }
 
 function latencyTable(w: Workload, rows: readonly ResultRow[], floor: MachineFloor | undefined): string {
   const best = bestPeer<Latency>(rows, 'latency', (a, b) => a.p99 < b.p99);
-  const againstFloor = w.floor === 'round-trip' ? floor : undefined;
-  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...(best ? ['vs best peer (p99)'] : []),
-    ...(againstFloor ? ['vs machine floor (p99)'] : []), ...SERVER_HEADER];
+  const ratios = ratioColumns<Latency>(
+    best && { header: 'vs best peer (p99)', cell: (r, o) => (isCorral(r.system) ? `${(best.outcome.p99 / o.p99).toFixed(2)}× ${best.system}` : '—') },
+    floor && w.floor === 'round-trip' ? { header: 'vs machine floor (p99)', cell: (r, o) => roundTripRatio(r, o, floor) } : undefined,
+  );
+  const header = ['system', 'durability', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', ...ratios.map((c) => c.header), ...SERVER_HEADER];
   return markdownTable(header, rows.map((r) => {
-    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...(best ? [''] : []), ...(againstFloor ? [''] : []), '', '', ''];
+    if (r.outcome instanceof Error || r.outcome.kind !== 'latency') return [r.system, r.durability, failed(r), '', '', '', ...ratios.map(() => ''), '', '', ''];
     const o = r.outcome;
-    const ratio = best && isCorral(r.system) ? `${(best.outcome.p99 / o.p99).toFixed(2)}× ${best.system}` : '—';
-    const toFloor = againstFloor ? [roundTripRatio(r, o, againstFloor)] : [];
-    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...(best ? [ratio] : []), ...toFloor, ...serverColumns(o.server)];
+    return [r.system, r.durability, ms(o.p50), ms(o.p99), ms(o.p999), ms(o.max), ...ratios.map((c) => c.cell(r, o)), ...serverColumns(o.server)];
   }));
 }
 
