@@ -88,6 +88,15 @@ export interface MessageLog {
    * of one topic in flight.
    */
   readonly appendConcurrency?: number;
+  /**
+   * For a log written behind a journal, which keeps every record until
+   * `sync` has run: `append` without waiting for the disk (the records
+   * survive a crash of the process, not yet a power loss). Absent: the
+   * journal writes behind with `append`.
+   */
+  appendUnsynced?(batches: readonly TopicBatch[]): Promise<boolean[]>;
+  /** Resolves once every `appendUnsynced` so far would survive a power loss. */
+  sync?(): Promise<void>;
   /** Records with seq >= fromSeq in order, within the limit. */
   read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]>;
   /**

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { readlinkSync, rmSync } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runHub } from '../../src/cli/run-hub.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
 import type { Frame, PublishAckFrame } from '../../src/protocol/frames.js';
+import { withJournal } from '../../src/store/journal/with-journal.js';
+import type { MessageLog, TopicBatch } from '../../src/store/message-log.js';
+import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability } from '../../src/store/stores.js';
 import { tempDir } from '../support/hub-process.js';
 import { RawConnection } from '../support/raw-connection.js';
@@ -13,35 +18,52 @@ import { RawConnection } from '../support/raw-connection.js';
 /**
  * What a durability mode promises, observed rather than inferred from a
  * kill -9 (which cannot tell "on disk" from "in the page cache"): the hub
- * runs in this process, the journal's fdatasync calls are recorded as they
- * complete, and so is every acknowledgement the client receives, on one
- * timeline.
+ * runs in this process, the fdatasync calls of the journal and of the
+ * store's WAL are recorded as they complete, and so is every
+ * acknowledgement the client receives and every journal segment deleted, on
+ * one timeline.
  */
 const events: string[] = [];
 let dataDir = '';
-const isJournal = (fd: number): boolean => {
+/** What an fdatasync made durable: the journal, the store behind it, or neither. */
+const syncedFile = (fd: number): 'journal' | 'wal' | undefined => {
   try {
-    return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(dataDir, 'journal'));
+    const path = readlinkSync(`/proc/self/fd/${fd}`);
+    if (path.startsWith(join(dataDir, 'journal'))) return 'journal';
+    return path === join(dataDir, 'corral.db-wal') ? 'wal' : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 };
 
 describe('journal durability, observed', () => {
   let proto: { datasync(this: FileHandle): Promise<void> };
   let real: (this: FileHandle) => Promise<void>;
+  // Builtin modules' exports are patched through their CommonJS side, then
+  // synced into the ESM bindings the journal imported.
+  const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof FsPromises;
+  const realUnlink = fsp.unlink;
   before(async () => {
     const probe = await open(join(tempDir(), 'probe'), 'w');
     proto = Object.getPrototypeOf(probe) as typeof proto;
     await probe.close();
     real = proto.datasync;
     proto.datasync = async function datasync(this: FileHandle): Promise<void> {
-      const journal = isJournal(this.fd);
+      const file = syncedFile(this.fd);
       await real.call(this);
-      if (journal) events.push('fdatasync');
+      if (file) events.push(`fdatasync ${file}`);
     };
+    fsp.unlink = async (path) => {
+      events.push(`unlink ${basename(String(path))}`);
+      await realUnlink(path);
+    };
+    syncBuiltinESMExports();
   });
-  after(() => { proto.datasync = real; });
+  after(() => {
+    proto.datasync = real;
+    fsp.unlink = realUnlink;
+    syncBuiltinESMExports();
+  });
 
   for (const durability of ['fsync', 'process'] as const satisfies readonly Durability[]) {
     it(`durability ${durability}: ${durability === 'fsync' ? 'every acknowledgement follows an fdatasync of the journal made after its publish' : 'acknowledges without waiting for the disk'}`, async () => {
@@ -69,7 +91,7 @@ describe('journal durability, observed', () => {
       await hub.shutdown();
       rmSync(dataDir, { recursive: true, force: true });
 
-      const syncs = events.flatMap((e, i) => (e === 'fdatasync' ? [i] : []));
+      const syncs = events.flatMap((e, i) => (e === 'fdatasync journal' ? [i] : []));
       if (durability === 'process') {
         assert.deepEqual(syncs, [], 'process mode never waits for the disk');
         return;
@@ -83,4 +105,40 @@ describe('journal durability, observed', () => {
       }
     });
   }
+
+  it('durability fsync: a journal segment is deleted only after an fdatasync of the store behind that follows every write of its records there', async () => {
+    events.length = 0;
+    dataDir = tempDir();
+    const sqlite = openSqliteStores({ path: join(dataDir, 'corral.db'), durability: 'fsync' });
+    // The writes behind, which do not wait for the disk themselves.
+    const log = new Proxy(sqlite.log, {
+      get(target, prop) {
+        if (prop === 'appendUnsynced') {
+          return async (batches: readonly TopicBatch[]) => {
+            const stored = await target.appendUnsynced!(batches);
+            events.push('write behind');
+            return stored;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) satisfies MessageLog;
+    const stores = await withJournal({ ...sqlite, log }, { dir: join(dataDir, 'journal'), durability: 'fsync', segmentBytes: 4096, flushIntervalMs: 1 });
+    await stores.log.claim('t', 1);
+    for (let seq = 1; seq <= 60; seq++) {
+      await stores.log.append([{ topic: 't', epoch: 1, records: [{ seq, timestamp: seq, key: undefined, payload: Buffer.alloc(500, seq), producerId: undefined, producerSeq: 0 }] }]);
+    }
+    await stores.close();
+    rmSync(dataDir, { recursive: true, force: true });
+
+    const deletions = events.flatMap((e, i) => (e.startsWith('unlink segment-') ? [i] : []));
+    assert.ok(deletions.length >= 5, `segments deleted: ${deletions.length}`);
+    for (const d of deletions) {
+      const lastWrite = events.lastIndexOf('write behind', d);
+      assert.ok(lastWrite >= 0, 'the store behind was written before the journal let go');
+      const synced = events.slice(lastWrite, d).includes('fdatasync wal');
+      assert.ok(synced, `${events[d]} with no fdatasync of the store's WAL since the last write behind (${events.slice(Math.max(0, lastWrite - 2), d + 1).join(', ')})`);
+    }
+  });
 });

@@ -123,9 +123,9 @@ export class JournalSegments {
   /**
    * The store holds every entry up to `entryId`: seals the active segment if
    * it has grown large, and deletes the sealed segments the store now holds
-   * in full.
+   * in full, once `makeHeldDurable` has made the store's copy durable.
    */
-  retire(entryId: number): Promise<void> {
+  retire(entryId: number, makeHeldDurable: () => Promise<void>): Promise<void> {
     return this.#serial(async () => {
       if (this.#broken) return;
       const active = this.#segments[this.#segments.length - 1]!;
@@ -137,9 +137,10 @@ export class JournalSegments {
         this.#segments.push({ path, lastEntryId: 0 });
         await this.#syncDir();
       }
-      while (this.#segments.length > 1 && this.#segments[0]!.lastEntryId <= entryId) {
-        await unlink(this.#segments.shift()!.path);
-      }
+      const held = (): boolean => this.#segments.length > 1 && this.#segments[0]!.lastEntryId <= entryId;
+      if (!held()) return;
+      await makeHeldDurable();
+      while (held()) await unlink(this.#segments.shift()!.path);
     });
   }
 

@@ -86,7 +86,7 @@ export class JournaledLog implements MessageLog {
     if (contents.cut) opts.logger?.warn(contents.cut, 'journal: cut a torn last entry (never acknowledged)');
     const replayed = await replay(inner, contents.entries);
     if (contents.entries.length > 0) opts.logger?.info({ entries: contents.entries.length, records: replayed }, 'journal replayed into the store');
-    await journal.retire(lastEntryId);
+    await journal.retire(lastEntryId, () => syncBehind(inner));
     return new JournaledLog(inner, journal, lastEntryId, opts);
   }
 
@@ -214,6 +214,7 @@ export class JournaledLog implements MessageLog {
     let held = false;
     try {
       await this.#flushAll();
+      await syncBehind(this.inner);
       held = this.#pendingRecords === 0;
     } catch {
       // Kept in the journal: the next start replays it.
@@ -287,7 +288,7 @@ export class JournaledLog implements MessageLog {
     if (batches.length > 0) {
       let stored: boolean[];
       try {
-        stored = await this.inner.append(batches);
+        stored = await appendBehind(this.inner, batches);
       } catch (err) {
         for (const b of batches) this.#dirty.add(b.topic);
         await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
@@ -303,7 +304,7 @@ export class JournaledLog implements MessageLog {
       });
     }
     this.#heldEntryId = upTo;
-    await this.journal.retire(this.#heldEntryId);
+    await this.journal.retire(this.#heldEntryId, () => syncBehind(this.inner));
   }
 
   /**
@@ -322,6 +323,20 @@ export class JournaledLog implements MessageLog {
   #checkOpen(allowClosing = false): void {
     if (this.#closed && !allowClosing) throw new CorralError('STORE_UNAVAILABLE', 'the message log is closed');
   }
+}
+
+/**
+ * Writes records the journal holds into the store behind: without waiting
+ * for the disk where the store can, as the journal keeps them until
+ * `syncBehind` has run.
+ */
+function appendBehind(inner: MessageLog, batches: readonly TopicBatch[]): Promise<boolean[]> {
+  return inner.appendUnsynced ? inner.appendUnsynced(batches) : inner.append(batches);
+}
+
+/** Before the journal lets go of entries: the store behind holds them durably. */
+async function syncBehind(inner: MessageLog): Promise<void> {
+  await inner.sync?.();
 }
 
 /**
@@ -351,7 +366,7 @@ async function replay(inner: MessageLog, entries: readonly JournalEntry[]): Prom
   }
   const batches = [...byTopic.values()];
   if (batches.length === 0) return 0;
-  const stored = await inner.append(batches);
+  const stored = await appendBehind(inner, batches);
   const refused = batches.filter((_, i) => !stored[i]).map((b) => b.topic);
   if (refused.length > 0) throw new CorralError('STORE_UNAVAILABLE', `the store refused journaled records of ${refused.join(', ')}`);
   return batches.reduce((n, b) => n + b.records.length, 0);

@@ -11,6 +11,9 @@ import Database from 'better-sqlite3';
 const { path, intervalMs } = workerData as { path: string; intervalMs: number };
 const db = new Database(path);
 db.pragma('busy_timeout = 1000');
+// A checkpoint then syncs the WAL before it copies and the database file
+// after (OFF would not): SqliteDatabase.syncWal relies on the second.
+db.pragma('synchronous = NORMAL');
 
 const timer = setInterval(() => {
   try {

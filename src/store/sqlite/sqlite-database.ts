@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -43,7 +44,11 @@ export class SqliteDatabase {
   #users = 0;
   #checkpointer: Worker | undefined;
 
-  private constructor(handle: Database.Database) {
+  private constructor(
+    handle: Database.Database,
+    private readonly path: string,
+    private readonly durability: Durability,
+  ) {
     this.handle = handle;
   }
 
@@ -57,7 +62,7 @@ export class SqliteDatabase {
       throw storeError(err);
     }
     try {
-      const db = new SqliteDatabase(handle);
+      const db = new SqliteDatabase(handle, opts.path, opts.durability);
       db.#configure(opts.durability);
       db.#migrate(opts.path);
       db.#startCheckpointer(opts.path);
@@ -79,6 +84,44 @@ export class SqliteDatabase {
       return fn();
     } catch (err) {
       throw storeError(err);
+    }
+  }
+
+  /**
+   * Runs a synchronous driver call whose commits do not wait for the disk
+   * (synchronous=NORMAL: they survive a crash of the process, and a power
+   * loss once `syncWal` has run), then puts the durability's setting back
+   * for every other commit on the connection.
+   */
+  callUnsynced<T>(fn: () => T): T {
+    if (this.durability === 'process') return this.call(fn);
+    this.handle.pragma('synchronous = NORMAL');
+    try {
+      return this.call(fn);
+    } finally {
+      this.handle.pragma(`synchronous = ${SYNCHRONOUS[this.durability]}`);
+    }
+  }
+
+  /**
+   * Makes every commit so far survive a power loss, off the event loop: an
+   * fdatasync of the WAL file. Commits already copied into the database file
+   * are on disk, as a checkpoint syncs the file before the WAL may start over.
+   */
+  async syncWal(): Promise<void> {
+    if (this.durability === 'process') return;
+    try {
+      // Only the WAL: closing a descriptor of the database file would drop
+      // SQLite's POSIX locks on it, which lie on the database and -shm files.
+      const wal = await open(`${this.path}-wal`, 'r+');
+      try {
+        await wal.datasync();
+      } finally {
+        await wal.close();
+      }
+    } catch (err) {
+      // No WAL: everything is in the database file, synced by the checkpoint that ended it.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(err);
     }
   }
 

@@ -113,6 +113,17 @@ export class SqliteMessageLog implements MessageLog {
     return this.#call(() => this.#append.immediate(batches));
   }
 
+  /** Written behind the journal, the commit's WAL fsync stays off the event loop: `sync` does it, rarely. */
+  async appendUnsynced(batches: readonly TopicBatch[]): Promise<boolean[]> {
+    this.#checkOpen();
+    return this.#db.callUnsynced(() => this.#append.immediate(batches));
+  }
+
+  async sync(): Promise<void> {
+    this.#checkOpen();
+    await this.#db.syncWal();
+  }
+
   async read(topic: string, fromSeq: number, limit: ReadLimit): Promise<LogRecord[]> {
     return this.#call(() => {
       const out: LogRecord[] = [];
@@ -171,7 +182,11 @@ export class SqliteMessageLog implements MessageLog {
   }
 
   #call<T>(fn: () => T): T {
-    if (this.#closed) throw new CorralError('STORE_UNAVAILABLE', 'the message log is closed');
+    this.#checkOpen();
     return this.#db.call(fn);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CorralError('STORE_UNAVAILABLE', 'the message log is closed');
   }
 }
