@@ -198,6 +198,43 @@ describe('journal: crash and recovery', () => {
     assert.deepEqual(readdirSync(join(dir, 'journal')).filter((n) => n.endsWith('.log')), [], 'a clean close leaves no journal');
   });
 
+  it('writes a large backlog behind in transactions of at most 1,000 records, each topic in order and once', async () => {
+    const dir = freshDir();
+    const sqlite = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' });
+    const transactions: number[] = [];
+    const log = new Proxy(sqlite.log, {
+      get(target, prop) {
+        if (prop === 'appendUnsynced') {
+          return async (batches: readonly TopicBatch[]) => {
+            transactions.push(batches.reduce((n, b) => n + b.records.length, 0));
+            return target.appendUnsynced!(batches);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) satisfies MessageLog;
+    const stores = await withJournal({ ...sqlite, log }, { dir: join(dir, 'journal'), durability: 'process', ...NEVER_FLUSH });
+    try {
+      const sizes = new Map<string, number>([['big', 2500], ...Array.from({ length: 300 }, (_, i) => [`small.${i}`, 1 + (i % 7)] as const)]);
+      for (const topic of sizes.keys()) await stores.log.claim(topic, 1);
+      for (const [topic, n] of sizes) {
+        await stores.log.append([{ topic, epoch: 1, records: Array.from({ length: n }, (_, i) => record(i + 1, 8)) }]);
+      }
+      await stores.log.topics(); // flushes everything
+      const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+      assert.equal(transactions.reduce((a, b) => a + b, 0), total, 'every record written behind once');
+      assert.ok(transactions.every((n) => n <= 1000), `transactions of ${transactions.join(', ')} records`);
+      assert.ok(transactions.length >= Math.ceil(total / 1000));
+      for (const [topic, n] of sizes) {
+        const seqs = (await sqlite.log.read(topic, 1, { maxRecords: 10_000, maxBytes: 1e9 })).map((r) => r.seq);
+        assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1), topic);
+      }
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('keeps serving while the store behind fails, says so once, and catches up when it works again', async () => {
     const dir = freshDir();
     const sqlite = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' });

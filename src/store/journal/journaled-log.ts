@@ -31,6 +31,18 @@ interface TopicState {
 }
 
 const RETRY_FLUSH_MS = 500;
+/**
+ * Records per transaction of the write behind: the driver blocks the event
+ * loop while it inserts, some microseconds a record (docs/benchmarks.md).
+ */
+const WRITE_BEHIND_CHUNK = 1000;
+
+/** A topic's records that one flush writes behind: the first `count` of its pending list. */
+interface Due {
+  topic: string;
+  state: TopicState;
+  count: number;
+}
 
 /**
  * The ack path of a standalone hub: `append` writes every topic's batch of a
@@ -276,35 +288,55 @@ export class JournaledLog implements MessageLog {
     // pending list, so this flush does not put it in the store, and the
     // segment holding it must not be deleted after it.
     const upTo = this.#pendingThrough;
-    const taken: Array<{ state: TopicState; count: number }> = [];
-    const batches: TopicBatch[] = [];
+    const due: Due[] = [];
     for (const topic of this.#dirty) {
       const state = this.#topics.get(topic)!;
-      if (state.pending.length === 0) continue;
-      taken.push({ state, count: state.pending.length });
-      batches.push({ topic, epoch: state.epoch, records: state.pending.slice() });
+      if (state.pending.length > 0) due.push({ topic, state, count: state.pending.length });
     }
     this.#dirty.clear();
-    if (batches.length > 0) {
-      let stored: boolean[];
-      try {
-        stored = await appendBehind(this.inner, batches);
-      } catch (err) {
-        for (const b of batches) this.#dirty.add(b.topic);
-        await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
-        throw err;
+    try {
+      while (due.length > 0) {
+        await this.#writeChunk(due);
+        // The store's driver is synchronous: between transactions, the hub serves its clients.
+        if (due.length > 0) await new Promise((r) => setImmediate(r));
       }
-      taken.forEach(({ state, count }, i) => {
-        // A refusal means another writer claimed the topic in the store: impossible
-        // while this hub holds the data directory's lock.
-        if (!stored[i]) throw new CorralError('INTERNAL', `the store refused journaled records of topic ${batches[i]!.topic} (fenced)`);
-        state.pending = state.pending.slice(count);
-        if (state.pending.length > 0) this.#dirty.add(batches[i]!.topic);
-        this.#pendingRecords -= count;
-      });
+    } catch (err) {
+      for (const d of due) this.#dirty.add(d.topic);
+      await new Promise((r) => setTimeout(r, RETRY_FLUSH_MS));
+      throw err;
     }
     this.#heldEntryId = upTo;
     await this.journal.retire(this.#heldEntryId, () => syncBehind(this.inner));
+  }
+
+  /**
+   * One transaction of the store behind: whole topics from the head of
+   * `due` (a topic is touched once per flush, however many of its records
+   * wait) up to WRITE_BEHIND_CHUNK records, a topic split only when larger.
+   * Removes what it wrote from `due`.
+   */
+  async #writeChunk(due: Due[]): Promise<void> {
+    const batches: TopicBatch[] = [];
+    let room = WRITE_BEHIND_CHUNK;
+    for (const d of due) {
+      if (room === 0 || (d.count > room && batches.length > 0)) break;
+      const n = Math.min(d.count, room);
+      batches.push({ topic: d.topic, epoch: d.state.epoch, records: d.state.pending.slice(0, n) });
+      room -= n;
+    }
+    const stored = await appendBehind(this.inner, batches);
+    batches.forEach((b, i) => {
+      // A refusal means another writer claimed the topic in the store: impossible
+      // while this hub holds the data directory's lock.
+      if (!stored[i]) throw new CorralError('INTERNAL', `the store refused journaled records of topic ${b.topic} (fenced)`);
+      const d = due[i]!;
+      d.state.pending = d.state.pending.slice(b.records.length);
+      d.count -= b.records.length;
+      this.#pendingRecords -= b.records.length;
+      // Records journaled since the flush began wait for the next one.
+      if (d.count === 0 && d.state.pending.length > 0) this.#dirty.add(d.topic);
+    });
+    while (due.length > 0 && due[0]!.count === 0) due.shift();
   }
 
   /**
