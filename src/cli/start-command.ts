@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_STORE_TIMEOUT_MS } from '../store/postgres/open-postgres-stores.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../store/postgres/postgres-defaults.js';
 import { applyConfigFile } from './config-file.js';
 import { parseDuration } from './parse-duration.js';
 import { loadAccess, loadPeerAccess, loadTlsIdentity } from './security-options.js';

@@ -6,6 +6,7 @@ import { migratePostgres } from './postgres-migrations.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardStore } from './postgres-store-error.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from './postgres-defaults.js';
 
 export interface OpenPostgresStoresOptions {
   /** postgres://user:password@host:port/database */
@@ -23,8 +24,6 @@ export interface OpenPostgresStoresOptions {
    */
   timeoutMs?: number;
 }
-
-export const DEFAULT_STORE_TIMEOUT_MS = 30_000;
 
 /**
  * Opens both stores on one PostgreSQL database, migrating its schema first
