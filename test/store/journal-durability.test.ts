@@ -9,11 +9,11 @@ import { runHub } from '../../src/cli/run-hub.js';
 import { FrameType } from '../../src/protocol/frame-type.js';
 import type { Frame, PublishAckFrame } from '../../src/protocol/frames.js';
 import { withJournal } from '../../src/store/journal/with-journal.js';
-import type { MessageLog, TopicBatch } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability } from '../../src/store/stores.js';
 import { tempDir } from '../support/hub-process.js';
 import { RawConnection } from '../support/raw-connection.js';
+import { wrapAppends } from '../support/wrap-appends.js';
 
 /**
  * What a durability mode promises, observed rather than inferred from a
@@ -111,19 +111,11 @@ describe('journal durability, observed', () => {
     dataDir = tempDir();
     const sqlite = openSqliteStores({ path: join(dataDir, 'corral.db'), durability: 'fsync' });
     // The writes behind, which do not wait for the disk themselves.
-    const log = new Proxy(sqlite.log, {
-      get(target, prop) {
-        if (prop === 'appendUnsynced') {
-          return async (batches: readonly TopicBatch[]) => {
-            const stored = await target.appendUnsynced!(batches);
-            events.push('write behind');
-            return stored;
-          };
-        }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    }) satisfies MessageLog;
+    const log = wrapAppends(sqlite.log, async (batches, real) => {
+      const stored = await real(batches);
+      events.push('write behind');
+      return stored;
+    });
     const stores = await withJournal({ ...sqlite, log }, { dir: join(dataDir, 'journal'), durability: 'fsync', segmentBytes: 4096, flushIntervalMs: 1 });
     await stores.log.claim('t', 1);
     for (let seq = 1; seq <= 60; seq++) {

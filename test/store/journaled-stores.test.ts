@@ -10,12 +10,13 @@ import type { StoreHarness } from './conformance/store-harness.js';
 import { decodeEntryAt } from '../../src/store/journal/journal-entry.js';
 import type { JournaledLogOptions } from '../../src/store/journal/journaled-log.js';
 import { withJournal } from '../../src/store/journal/with-journal.js';
-import type { LogRecord, MessageLog, TopicBatch } from '../../src/store/message-log.js';
+import type { LogRecord } from '../../src/store/message-log.js';
 import { openSqliteStores } from '../../src/store/sqlite/open-sqlite-stores.js';
 import type { Durability, Stores } from '../../src/store/stores.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/hub-process.js';
 import { killAfterReport } from '../support/kill-after-report.js';
+import { wrapAppends } from '../support/wrap-appends.js';
 
 const dirs: string[] = [];
 function freshDir(): string {
@@ -202,18 +203,10 @@ describe('journal: crash and recovery', () => {
     const dir = freshDir();
     const sqlite = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' });
     const transactions: number[] = [];
-    const log = new Proxy(sqlite.log, {
-      get(target, prop) {
-        if (prop === 'appendUnsynced') {
-          return async (batches: readonly TopicBatch[]) => {
-            transactions.push(batches.reduce((n, b) => n + b.records.length, 0));
-            return target.appendUnsynced!(batches);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    }) satisfies MessageLog;
+    const log = wrapAppends(sqlite.log, (batches, real) => {
+      transactions.push(batches.reduce((n, b) => n + b.records.length, 0));
+      return real(batches);
+    });
     const stores = await withJournal({ ...sqlite, log }, { dir: join(dir, 'journal'), durability: 'process', ...NEVER_FLUSH });
     try {
       const sizes = new Map<string, number>([['big', 2500], ...Array.from({ length: 300 }, (_, i) => [`small.${i}`, 1 + (i % 7)] as const)]);
@@ -239,19 +232,10 @@ describe('journal: crash and recovery', () => {
     const dir = freshDir();
     const sqlite = openSqliteStores({ path: join(dir, 'corral.db'), durability: 'process' });
     let failures = 3;
-    const log = new Proxy(sqlite.log, {
-      get(target, prop) {
-        // Both: the journal writes behind with whichever the store has.
-        if (prop === 'append' || prop === 'appendUnsynced') {
-          return async (batches: readonly TopicBatch[]) => {
-            if (failures-- > 0) throw new CorralError('STORE_UNAVAILABLE', 'SQLite: disk I/O error');
-            return target[prop]!(batches);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    }) satisfies MessageLog;
+    const log = wrapAppends(sqlite.log, async (batches, real) => {
+      if (failures-- > 0) throw new CorralError('STORE_UNAVAILABLE', 'SQLite: disk I/O error');
+      return real(batches);
+    });
     const lines: Array<{ level: number; msg: string }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { level: number; msg: string }); } });
     const stores = await withJournal({ ...sqlite, log }, { dir: join(dir, 'journal'), durability: 'process', flushIntervalMs: 1, logger });

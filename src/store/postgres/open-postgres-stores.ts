@@ -1,12 +1,12 @@
 import type { Durability, Stores } from '../stores.js';
 import { connectPostgres, type PostgresConnectOptions, type PostgresSql } from './postgres-connection.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from './postgres-defaults.js';
 import { PostgresMessageLog } from './postgres-message-log.js';
 import { PostgresMetadataStore } from './postgres-metadata-store.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresSession } from './postgres-session.js';
 import { guardStore } from './postgres-store-error.js';
-import { DEFAULT_STORE_TIMEOUT_MS } from './postgres-defaults.js';
 
 export interface OpenPostgresStoresOptions {
   /** postgres://user:password@host:port/database */
